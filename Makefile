@@ -1,0 +1,91 @@
+# libkrun-c: `make` builds everything, `make check` runs every test,
+# `make install PREFIX=/usr DESTDIR=...` installs.
+#
+# Each area adds its own rules in a fragment included below; everything
+# that is built goes under $(B).
+
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+
+B := build
+CC ?= cc
+ifeq ($(CC),cc)
+CC := gcc
+endif
+
+VERSION := 1.18.0
+KRUN_SONAME := libkrun.so.1
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wmissing-prototypes
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g -fPIC -pthread $(WARN) -Iinclude -Isrc -I$(B)/gen
+CFLAGS ?= -O2
+ALL_CFLAGS := $(BASE_CFLAGS) $(CFLAGS)
+SAN_CFLAGS := $(BASE_CFLAGS) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+
+LIB_SRCS := $(sort $(shell find src -name '*.c'))
+LIB_ASM := $(sort $(shell find src -name '*.S'))
+LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o) $(LIB_ASM:%.S=$(B)/obj/%.o)
+SAN_OBJS := $(LIB_SRCS:%.c=$(B)/san/%.o) $(LIB_ASM:%.S=$(B)/san/%.o)
+
+.PHONY: all check check-unit check-vm install clean format bench
+all:
+
+include kernel/kernel.mk
+include init/init.mk
+include tools/tools.mk
+include tests/unit/unit.mk
+include tests/vm/vm.mk
+include bench/bench.mk
+
+all: $(B)/$(KRUN_SONAME) $(B)/libkrun.pc
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/san/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
+
+# Assembly files pull generated blobs in with .incbin; they live in $(B)/gen.
+$(B)/obj/%.o $(B)/san/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) -c $< -o $@ -Wa,-I$(B)/gen
+
+$(B)/$(KRUN_SONAME): $(LIB_OBJS) src/libkrun.map
+	$(CC) -shared -pthread -Wl,-soname,$(KRUN_SONAME) -Wl,--version-script=src/libkrun.map \
+		-Wl,-z,noexecstack -o $@ $(LIB_OBJS) -ldl
+	ln -sf $(KRUN_SONAME) $(B)/libkrun.so
+
+# Internal archives: tests link the library's objects directly.
+$(B)/libkrun-internal.a: $(LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+$(B)/libkrun-san.a: $(SAN_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/libkrun.pc: libkrun.pc.in
+	@mkdir -p $(B)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+check: check-unit check-vm
+
+install: all
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -m 0755 $(B)/$(KRUN_SONAME) $(DESTDIR)$(LIBDIR)/libkrun.so.$(VERSION)
+	ln -sf libkrun.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(KRUN_SONAME)
+	ln -sf $(KRUN_SONAME) $(DESTDIR)$(LIBDIR)/libkrun.so
+	install -m 0644 include/libkrun.h $(DESTDIR)$(INCLUDEDIR)/libkrun.h
+	install -m 0644 $(B)/libkrun.pc $(DESTDIR)$(LIBDIR)/pkgconfig/libkrun.pc
+
+format:
+	clang-format -i $$(find include src init tools tests bench -name '*.[ch]')
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

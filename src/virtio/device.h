@@ -1,0 +1,122 @@
+/*
+ * A virtio device behind the virtio-mmio (version 2) transport.
+ *
+ * The transport (virtio/mmio.c) owns the registers: feature negotiation,
+ * queue setup, status and interrupt status. Queue registers are frozen once
+ * a queue is ready. A device implements struct virtio_device_ops and is
+ * told when the driver sets DRIVER_OK (activate) and when it resets the
+ * device (reset).
+ *
+ * Notifications never exit to userspace: each queue has an ioeventfd
+ * (kick_fds[i]) that KVM signals when the guest writes QueueNotify, and the
+ * device has one irqfd (irq_fd) that injects its interrupt. At activate a
+ * device starts waiting on its kick fds, either on the VM's event loop
+ * (ev_loop_add) or on a worker thread of its own.
+ */
+#ifndef KRUN_VIRTIO_DEVICE_H
+#define KRUN_VIRTIO_DEVICE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/guest_mem.h"
+#include "virtio/queue.h"
+
+struct vm;
+struct virtio_device;
+
+/* Feature bits of the transport and ring (virtio 1.x). */
+#define VIRTIO_F_BIT(n) (1ull << (n))
+#define VIRTIO_FEAT_INDIRECT_DESC VIRTIO_F_BIT(28)
+#define VIRTIO_FEAT_EVENT_IDX VIRTIO_F_BIT(29)
+#define VIRTIO_FEAT_VERSION_1 VIRTIO_F_BIT(32)
+#define VIRTIO_FEAT_IN_ORDER VIRTIO_F_BIT(35)
+
+/* Interrupt status bits. */
+#define VIRTIO_ISR_QUEUE 1u
+#define VIRTIO_ISR_CONFIG 2u
+
+#define VIRTIO_MAX_QUEUES 16
+#define VIRTIO_MAX_SHM 4
+
+struct virtio_device_ops {
+    /* Device config space (offset from 0x100). Out of range reads are zero. */
+    void (*read_config)(struct virtio_device *dev, uint32_t offset, void *data, uint32_t len);
+    void (*write_config)(struct virtio_device *dev, uint32_t offset, const void *data,
+                         uint32_t len);
+    /* DRIVER_OK: queues are ready and checked. Return 0, or -errno to fail. */
+    int (*activate)(struct virtio_device *dev);
+    /* The driver wrote 0 to Status: stop all processing; queues are reset after. */
+    void (*reset)(struct virtio_device *dev);
+    /* VM teardown: stop and free everything (also when never activated). */
+    void (*destroy)(struct virtio_device *dev);
+};
+
+struct virtio_shm_region {
+    uint64_t gpa;
+    uint64_t len;
+};
+
+struct virtio_device {
+    /* Filled in by the device before it is attached. */
+    const struct virtio_device_ops *ops;
+    char name[48];          /* for messages, e.g. "virtio-blk vda" */
+    uint32_t device_id;     /* VIRTIO_ID_* */
+    uint64_t features;      /* offered; VERSION_1 is added by the transport */
+    unsigned n_queues;
+    uint16_t queue_max[VIRTIO_MAX_QUEUES];
+    struct virtio_shm_region shm[VIRTIO_MAX_SHM];
+    unsigned n_shm;
+    void *priv;             /* the device's own state */
+
+    /* Filled in by the VM when the device is attached. */
+    struct vm *vm;
+    const struct guest_mem *gm;
+    uint64_t mmio_base;
+    uint32_t irq;
+    int irq_fd;                         /* irqfd: write 1 to inject */
+    int kick_fds[VIRTIO_MAX_QUEUES];    /* ioeventfd per queue */
+
+    /* Transport state, under lock. */
+    pthread_mutex_t lock;
+    struct virtq queues[VIRTIO_MAX_QUEUES];
+    uint64_t acked;                     /* driver features */
+    uint32_t status;
+    atomic_uint isr;
+    uint32_t dev_features_sel, drv_features_sel, queue_sel, shm_sel;
+    uint32_t config_generation;
+    bool active;                        /* activate() succeeded */
+    atomic_bool failed;                 /* NEEDS_RESET was set */
+    /* Interrupts raised (a debug statistic). */
+    atomic_ulong n_interrupts;
+};
+
+/* Prepare the transport state of a device whose ops/ids/queues are set. */
+void virtio_device_init(struct virtio_device *dev);
+
+/* Raise the device's interrupt with these ISR bits. */
+void virtio_device_interrupt(struct virtio_device *dev, unsigned isr_bits);
+
+/* After pushing to q: interrupt if the driver asked for it. */
+void virtio_device_notify_queue(struct virtio_device *dev, struct virtq *q);
+
+/*
+ * The device saw a broken ring or an impossible request: log why, set
+ * DEVICE_NEEDS_RESET, send a config interrupt and stop using the device.
+ */
+void virtio_device_fail(struct virtio_device *dev, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Whether the driver acked a feature bit. */
+static inline bool virtio_has_feature(const struct virtio_device *dev, uint64_t bit)
+{
+    return (dev->acked & bit) != 0;
+}
+
+/* Transport register access from a vCPU thread (offset within the 4 KiB window). */
+void virtio_mmio_read(struct virtio_device *dev, uint64_t offset, void *data, uint32_t len);
+void virtio_mmio_write(struct virtio_device *dev, uint64_t offset, const void *data, uint32_t len);
+
+#endif

@@ -1,0 +1,27 @@
+# Unit tests: no KVM needed. Every tests/unit/test_*.c is one program,
+# built twice: normally and with ASan+UBSan. Its first lines name what it
+# links, so that a test depends only on the code it tests:
+#   /* SRCS: src/virtio/queue.c src/util/guest_mem.c */
+#   /* LDLIBS: -luring */            (optional)
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+UNIT_SAN_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests-san/%)
+
+unit_srcs = $(shell sed -n 's|^/\* SRCS: \(.*\) \*/$$|\1|p' tests/unit/$(1).c)
+unit_ldlibs = $(shell sed -n 's|^/\* LDLIBS: \(.*\) \*/$$|\1|p' tests/unit/$(1).c)
+unit_objs = $(patsubst %.c,$(2)/%.o,$(patsubst %.S,$(2)/%.o,$(call unit_srcs,$(1))))
+
+.SECONDEXPANSION:
+$(B)/tests/%: tests/unit/%.c tests/unit/test.h $$(call unit_objs,$$*,$(B)/obj)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $< -o $@ $(call unit_objs,$*,$(B)/obj) -ldl $(call unit_ldlibs,$*)
+
+$(B)/tests-san/%: tests/unit/%.c tests/unit/test.h $$(call unit_objs,$$*,$(B)/san)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -Itests/unit $< -o $@ $(call unit_objs,$*,$(B)/san) -ldl $(call unit_ldlibs,$*)
+
+# Things unit tests need at run time (the kernel bundle, the library).
+UNIT_RUNTIME_DEPS :=
+check-unit: $(UNIT_BINS) $(UNIT_SAN_BINS) $(UNIT_RUNTIME_DEPS)
+	@set -e; for t in $(UNIT_BINS) $(UNIT_SAN_BINS); do \
+		echo "== $$t"; KRUN_BUILD_DIR=$(B) $$t; done
