@@ -40,6 +40,7 @@ include tools/tools.mk
 include tests/unit/unit.mk
 include tests/vm/vm.mk
 include bench/bench.mk
+include tests/fuzz/fuzz.mk
 
 all: $(B)/$(KRUN_SONAME) $(B)/libkrun.pc
 
@@ -58,7 +59,7 @@ $(B)/obj/%.o $(B)/san/%.o: %.S
 
 $(B)/$(KRUN_SONAME): $(LIB_OBJS) src/libkrun.map
 	$(CC) -shared -pthread -Wl,-soname,$(KRUN_SONAME) -Wl,--version-script=src/libkrun.map \
-		-Wl,-z,noexecstack -o $@ $(LIB_OBJS) -ldl
+		-Wl,-z,noexecstack -o $@ $(LIB_OBJS) -ldl -luring
 	ln -sf $(KRUN_SONAME) $(B)/libkrun.so
 
 # Internal archives: tests link the library's objects directly.

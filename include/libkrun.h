@@ -58,7 +58,7 @@ int32_t krun_init_log(int target_fd, uint32_t level, uint32_t style, uint32_t op
 /* ------------------------------------------------------------------ */
 
 /* Create a configuration context; returns its id (>= 0). */
-int32_t krun_create_ctx();
+int32_t krun_create_ctx(void);
 
 /* Free a context that was not started. */
 int32_t krun_free_ctx(uint32_t ctx_id);

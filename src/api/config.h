@@ -147,6 +147,18 @@ struct vm_config {
 void vm_config_init(struct vm_config *cfg);
 void vm_config_free(struct vm_config *cfg);
 
+/* The virtio-fs config space holds the tag in 36 bytes, not NUL-terminated. */
+#define FS_TAG_MAX 36
+
+/* Add a share (-EEXIST if the tag is taken). The built-in init is injected
+ * into the root share if implicit_init is still set. */
+int vm_config_add_share(struct vm_config *cfg, const char *tag, const char *path,
+                        uint64_t shm_size, bool read_only);
+
+/* Add an overlay entry (its path is copied; file data is not). Returns 0,
+ * -EINVAL (bad component), -ENOENT / -ENOTDIR (parent), -EEXIST, -ENOMEM. */
+int vm_config_add_overlay(struct fs_share *s, const struct fs_overlay *ov);
+
 /* The share with this tag, or NULL. */
 struct fs_share *vm_config_find_share(struct vm_config *cfg, const char *tag);
 

@@ -38,7 +38,7 @@ struct virtio_device;
 #define VIRTIO_ISR_QUEUE 1u
 #define VIRTIO_ISR_CONFIG 2u
 
-#define VIRTIO_MAX_QUEUES 16
+#define VIRTIO_MAX_QUEUES 32
 #define VIRTIO_MAX_SHM 4
 
 struct virtio_device_ops {
@@ -50,7 +50,11 @@ struct virtio_device_ops {
     int (*activate)(struct virtio_device *dev);
     /* The driver wrote 0 to Status: stop all processing; queues are reset after. */
     void (*reset)(struct virtio_device *dev);
-    /* VM teardown: stop and free everything (also when never activated). */
+    /*
+     * VM teardown (also when never activated): stop every thread of the
+     * device and free its private state (priv). The VM then closes the
+     * irq/kick fds and frees the struct virtio_device itself.
+     */
     void (*destroy)(struct virtio_device *dev);
 };
 

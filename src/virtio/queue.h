@@ -9,6 +9,12 @@
  * Any violation marks the queue broken: virtq_pop() returns -EIO from then
  * on and the device is expected to fail (NEEDS_RESET) instead of going on.
  *
+ * Chains: an indirect descriptor (only with VIRTIO_F_INDIRECT_DESC) must not
+ * have NEXT set and ends the direct part of the chain; its table must be a
+ * nonzero multiple of 16 bytes inside guest RAM and may not hold another
+ * indirect descriptor. Zero-length descriptors are accepted and skipped: they
+ * add no segment and their address is not checked (nothing is accessed).
+ *
  * Threads: the pop side (virtq_pop, virtq_enable_notify, virtq_disable_notify)
  * and the push side (virtq_push, virtq_needs_notify) may run on different
  * threads, but each side must be serialized by its caller.
@@ -44,6 +50,7 @@ struct virtq {
     uint16_t signalled_used;
     bool signalled_used_valid;
     bool broken;
+    const char *error; /* why the queue broke (static string), for the device's log */
 };
 
 /* One request: device-readable segments first, then device-writable ones. */
@@ -60,7 +67,8 @@ struct virtq_chain {
 /*
  * Check the ring addresses (inside guest RAM, aligned, num a power of two
  * between 1 and num_max) and resolve them to host pointers. Called when the
- * driver sets DRIVER_OK. Returns 0 or -EINVAL (the queue is then broken).
+ * driver sets DRIVER_OK. Starts with all ring indexes at 0. Returns 0 or
+ * -EINVAL (the queue is then broken, with q->error saying why).
  */
 int virtq_activate(struct virtq *q, const struct guest_mem *gm, bool event_idx, bool indirect);
 

@@ -21,7 +21,7 @@ $(B)/tests-san/%: tests/unit/%.c tests/unit/test.h $$(call unit_objs,$$*,$(B)/sa
 	$(CC) $(SAN_CFLAGS) -Itests/unit $< -o $@ $(call unit_objs,$*,$(B)/san) -ldl $(call unit_ldlibs,$*)
 
 # Things unit tests need at run time (the kernel bundle, the library).
-UNIT_RUNTIME_DEPS :=
+UNIT_RUNTIME_DEPS += $(B)/$(KRUN_SONAME)
 check-unit: $(UNIT_BINS) $(UNIT_SAN_BINS) $(UNIT_RUNTIME_DEPS)
 	@set -e; for t in $(UNIT_BINS) $(UNIT_SAN_BINS); do \
 		echo "== $$t"; KRUN_BUILD_DIR=$(B) $$t; done

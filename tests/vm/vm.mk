@@ -1,2 +1,17 @@
-# (filled in by its area)
-check-vm:
+# VM tests: real guests through the public API, run inside tools/with-kvm.
+VMTEST_BINS := $(B)/vmtest $(B)/ptyrun $(B)/test-initramfs.cpio.gz
+
+$(B)/vmtest: tests/vm/vmtest.c include/libkrun.h $(B)/$(KRUN_SONAME)
+	$(CC) $(ALL_CFLAGS) $< -o $@ -L$(B) -l:$(KRUN_SONAME) -Wl,-rpath,'$$ORIGIN' -pthread
+
+$(B)/ptyrun: tests/vm/ptyrun.c
+	$(CC) $(ALL_CFLAGS) $< -o $@ -lutil
+
+$(B)/test-initramfs.cpio.gz: tests/vm/mkinitramfs.sh $(B)/gen/init.krun
+	tests/vm/mkinitramfs.sh $(B)/gen/init.krun $@
+
+vm-test-deps: all $(VMTEST_BINS)
+.PHONY: vm-test-deps
+
+check-vm: vm-test-deps
+	tools/with-kvm --timeout 3000 env B=$(B) tests/vm/run-tests.sh

@@ -1,0 +1,61 @@
+/* krun_start_enter and its returning variant krun_start_wait. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "api/ctx.h"
+#include "libkrun.h"
+#include "util/log.h"
+#include "vmm/vm_internal.h"
+
+/* As upstream: the VMM process drops its group, then its user, once the VM is built. */
+static int drop_privileges(const struct vm_config *cfg)
+{
+    if (cfg->set_gid && setgid(cfg->gid) < 0) {
+        int err = errno;
+        log_error("setgid(%u) failed: %s", (unsigned)cfg->gid, strerror(err));
+        return -err;
+    }
+    if (cfg->set_uid && setuid(cfg->uid) < 0) {
+        int err = errno;
+        log_error("setuid(%u) failed: %s", (unsigned)cfg->uid, strerror(err));
+        return -err;
+    }
+    return 0;
+}
+
+/* Build and run the VM of context ctx_id (consumed). Returns the exit status or -errno. */
+static int32_t run_ctx(uint32_t ctx_id)
+{
+    struct vm_config *cfg = ctx_take(ctx_id);
+    if (!cfg)
+        return -ENOENT;
+    struct vm *vm = NULL;
+    int32_t ret = vm_build(cfg, &vm);
+    if (ret == 0) {
+        ret = drop_privileges(cfg);
+        if (ret == 0)
+            ret = vm_run(vm);
+        vm_destroy(vm);
+    }
+    vm_config_free(cfg);
+    free(cfg);
+    return ret;
+}
+
+int32_t krun_start_enter(uint32_t ctx_id)
+{
+    prctl(PR_SET_NAME, "libkrun VM", 0, 0, 0);
+    int32_t ret = run_ctx(ctx_id);
+    if (ret < 0)
+        return ret;
+    /* Upstream semantics: the process ends with the workload's status. */
+    _exit(ret);
+}
+
+int32_t krun_start_wait(uint32_t ctx_id)
+{
+    return run_ctx(ctx_id);
+}

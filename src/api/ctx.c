@@ -1,0 +1,154 @@
+#include "api/ctx.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "libkrun.h"
+#include "util/log.h"
+
+struct ctx_entry {
+    uint32_t id;
+    struct vm_config *cfg;
+};
+
+/* The library's global state: contexts and the kernel bundle. */
+static struct {
+    pthread_mutex_t lock;
+    struct ctx_entry *entries;
+    size_t n, cap;
+    uint32_t next_id;
+    bool bundle_tried;
+    bool bundle_ok;
+    struct kernel_bundle bundle;
+} table = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void load_bundle_locked(void)
+{
+    if (table.bundle_tried)
+        return;
+    table.bundle_tried = true;
+    void *h = dlopen("libkrunfw.so.5", RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        /* Not fatal here: krun_set_kernel may provide the kernel instead. */
+        log_debug("couldn't load libkrunfw.so.5: %s", dlerror());
+        return;
+    }
+    char *(*get_kernel)(size_t *, size_t *, size_t *) =
+        (char *(*)(size_t *, size_t *, size_t *))dlsym(h, "krunfw_get_kernel");
+    if (!get_kernel) {
+        log_error("libkrunfw.so.5 has no krunfw_get_kernel symbol");
+        dlclose(h);
+        return;
+    }
+    size_t load = 0, entry = 0, size = 0;
+    char *host = get_kernel(&load, &entry, &size);
+    long page = sysconf(_SC_PAGESIZE);
+    if (!host || size == 0 || size % (size_t)page || load % (size_t)page ||
+        (uintptr_t)host % (uintptr_t)page || entry < load || entry >= load + size) {
+        log_error("libkrunfw.so.5 returned an unusable kernel bundle "
+                  "(host %p, load 0x%zx, entry 0x%zx, size %zu)",
+                  (void *)host, load, entry, size);
+        dlclose(h);
+        return;
+    }
+    table.bundle = (struct kernel_bundle){
+        .handle = h, .host = (uint8_t *)host, .load_addr = load, .entry = entry, .size = size};
+    table.bundle_ok = true;
+}
+
+const struct kernel_bundle *ctx_kernel_bundle(void)
+{
+    pthread_mutex_lock(&table.lock);
+    load_bundle_locked();
+    const struct kernel_bundle *b = table.bundle_ok ? &table.bundle : NULL;
+    pthread_mutex_unlock(&table.lock);
+    return b;
+}
+
+static struct ctx_entry *find_locked(uint32_t id)
+{
+    for (size_t i = 0; i < table.n; i++)
+        if (table.entries[i].id == id)
+            return &table.entries[i];
+    return NULL;
+}
+
+struct vm_config *ctx_lock(uint32_t id)
+{
+    pthread_mutex_lock(&table.lock);
+    struct ctx_entry *e = find_locked(id);
+    if (!e) {
+        pthread_mutex_unlock(&table.lock);
+        return NULL;
+    }
+    return e->cfg;
+}
+
+void ctx_unlock(void)
+{
+    pthread_mutex_unlock(&table.lock);
+}
+
+struct vm_config *ctx_take(uint32_t id)
+{
+    pthread_mutex_lock(&table.lock);
+    struct ctx_entry *e = find_locked(id);
+    struct vm_config *cfg = NULL;
+    if (e) {
+        cfg = e->cfg;
+        *e = table.entries[--table.n];
+    }
+    pthread_mutex_unlock(&table.lock);
+    return cfg;
+}
+
+int32_t krun_create_ctx(void)
+{
+    struct vm_config *cfg = calloc(1, sizeof(*cfg));
+    if (!cfg)
+        return -ENOMEM;
+    vm_config_init(cfg);
+
+    pthread_mutex_lock(&table.lock);
+    /* As upstream: the bundle is opened with the first context, so that a
+     * caller (crun) can create a context before it enters a container. */
+    load_bundle_locked();
+    int32_t ret;
+    if (table.next_id > INT32_MAX) {
+        ret = -ENOSPC;
+    } else if (table.n == table.cap) {
+        size_t cap = table.cap ? table.cap * 2 : 4;
+        struct ctx_entry *e = realloc(table.entries, cap * sizeof(*e));
+        ret = e ? 0 : -ENOMEM;
+        if (e) {
+            table.entries = e;
+            table.cap = cap;
+        }
+    } else {
+        ret = 0;
+    }
+    if (ret == 0) {
+        ret = (int32_t)table.next_id++;
+        table.entries[table.n++] = (struct ctx_entry){.id = (uint32_t)ret, .cfg = cfg};
+    }
+    pthread_mutex_unlock(&table.lock);
+    if (ret < 0) {
+        vm_config_free(cfg);
+        free(cfg);
+    }
+    return ret;
+}
+
+int32_t krun_free_ctx(uint32_t ctx_id)
+{
+    struct vm_config *cfg = ctx_take(ctx_id);
+    if (!cfg)
+        return -ENOENT;
+    vm_config_free(cfg);
+    free(cfg);
+    return 0;
+}

@@ -1,0 +1,211 @@
+/*
+ * vCPU threads. Each runs KVM_RUN and dispatches port I/O and MMIO exits.
+ *
+ * To stop a vCPU that is blocked inside KVM_RUN (e.g. halted), the VMM sends
+ * it a real-time signal. The thread keeps that signal blocked and tells KVM
+ * to unblock it only during KVM_RUN (KVM_SET_SIGNAL_MASK): KVM_RUN then
+ * returns EINTR and the signal stays pending, to be consumed with
+ * sigtimedwait. So no signal handler is ever installed in the host process.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arch/x86_64/boot.h"
+#include "util/log.h"
+#include "vmm/vm_setup.h"
+
+static void consume_kick(int sig)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    struct timespec zero = {0, 0};
+    while (sigtimedwait(&set, NULL, &zero) == sig) {
+    }
+}
+
+static void handle_io(struct vcpu *v)
+{
+    struct kvm_run *run = v->run;
+    uint8_t *data = (uint8_t *)run + run->io.data_offset;
+    bool write = run->io.direction == KVM_EXIT_IO_OUT;
+    for (uint32_t i = 0; i < run->io.count; i++) {
+        vm_handle_pio(v->vm, run->io.port, write, data, run->io.size);
+        data += run->io.size;
+    }
+}
+
+static const char *exit_name(uint32_t reason)
+{
+    switch (reason) {
+    case KVM_EXIT_FAIL_ENTRY:
+        return "FAIL_ENTRY";
+    case KVM_EXIT_INTERNAL_ERROR:
+        return "INTERNAL_ERROR";
+    case KVM_EXIT_EXCEPTION:
+        return "EXCEPTION";
+    default:
+        return "unexpected exit";
+    }
+}
+
+static void *vcpu_thread(void *arg)
+{
+    struct vcpu *v = arg;
+    struct vm *vm = v->vm;
+    while (!atomic_load(&vm->stopping)) {
+        if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+            if (errno == EINTR || errno == EAGAIN) {
+                consume_kick(vm->kick_signal);
+                continue;
+            }
+            log_error("vCPU %u: KVM_RUN failed: %s", v->index, strerror(errno));
+            vm_request_stop(vm, VM_STOP_ERROR);
+            break;
+        }
+        switch (v->run->exit_reason) {
+        case KVM_EXIT_IO:
+            atomic_fetch_add_explicit(&vm->exits_io, 1, memory_order_relaxed);
+            handle_io(v);
+            break;
+        case KVM_EXIT_MMIO:
+            atomic_fetch_add_explicit(&vm->exits_mmio, 1, memory_order_relaxed);
+            vm_handle_mmio(vm, v->run->mmio.phys_addr, v->run->mmio.is_write, v->run->mmio.data,
+                           v->run->mmio.len);
+            break;
+        case KVM_EXIT_IOAPIC_EOI:
+            atomic_fetch_add_explicit(&vm->exits_other, 1, memory_order_relaxed);
+            vm_ioapic_eoi(vm, v->run->eoi.vector);
+            break;
+        case KVM_EXIT_HLT:
+            /* Only without an in-kernel LAPIC; we always have one. */
+            vm_request_stop(vm, VM_STOP_RESET);
+            return NULL;
+        case KVM_EXIT_SHUTDOWN:
+            vm_request_stop(vm, VM_STOP_TRIPLE_FAULT);
+            return NULL;
+        case KVM_EXIT_SYSTEM_EVENT:
+            vm_request_stop(vm, v->run->system_event.type == KVM_SYSTEM_EVENT_CRASH
+                                    ? VM_STOP_PANIC
+                                    : VM_STOP_RESET);
+            return NULL;
+        case KVM_EXIT_INTR:
+            consume_kick(vm->kick_signal);
+            break;
+        default:
+            log_error("vCPU %u: %s (KVM exit reason %u)", v->index,
+                      exit_name(v->run->exit_reason), v->run->exit_reason);
+            vm_request_stop(vm, VM_STOP_ERROR);
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+int vm_create_vcpus(struct vm *vm, const struct x86_boot *boot)
+{
+    int run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+    if (run_size <= 0) {
+        log_error("KVM_GET_VCPU_MMAP_SIZE failed: %s", strerror(errno));
+        return -EINVAL;
+    }
+    bool tsc_deadline = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+    vm->vcpus = calloc(vm->cfg->vcpus, sizeof(*vm->vcpus));
+    if (!vm->vcpus)
+        return -ENOMEM;
+    for (unsigned i = 0; i < vm->cfg->vcpus; i++) {
+        struct vcpu *v = &vm->vcpus[i];
+        *v = (struct vcpu){.vm = vm, .index = i, .fd = -1};
+        vm->n_vcpus++;
+        v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)i);
+        if (v->fd < 0) {
+            log_error("cannot create vCPU %u: %s", i, strerror(errno));
+            return -errno;
+        }
+        v->run_size = (size_t)run_size;
+        v->run = mmap(NULL, v->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+        if (v->run == MAP_FAILED) {
+            v->run = NULL;
+            return -errno;
+        }
+        int ret = x86_setup_cpuid(vm->kvm_fd, v->fd, i, vm->cfg->vcpus, vm->cfg->nested_virt,
+                                  tsc_deadline);
+        if (!ret)
+            ret = x86_setup_vcpu(v->fd, boot, i);
+        if (ret) {
+            log_error("cannot set up vCPU %u: %s", i, strerror(-ret));
+            return ret;
+        }
+    }
+    return 0;
+}
+
+int vm_start_vcpus(struct vm *vm)
+{
+    vm->kick_signal = SIGRTMAX - 1;
+
+    /* Threads start with every signal blocked: signals for the host program
+     * are none of our business, and the kick signal is taken synchronously. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+
+    /* During KVM_RUN only the kick signal is unblocked. */
+    struct {
+        struct kvm_signal_mask hdr;
+        uint8_t set[8];
+    } kvm_mask = {.hdr.len = 8};
+    sigset_t during_run = all;
+    sigdelset(&during_run, vm->kick_signal);
+    memcpy(kvm_mask.set, &during_run, 8);
+
+    int ret = 0;
+    for (unsigned i = 0; i < vm->n_vcpus && !ret; i++) {
+        struct vcpu *v = &vm->vcpus[i];
+        if (ioctl(v->fd, KVM_SET_SIGNAL_MASK, &kvm_mask.hdr) < 0) {
+            ret = -errno;
+            log_error("KVM_SET_SIGNAL_MASK failed: %s", strerror(errno));
+            break;
+        }
+        ret = -pthread_create(&v->thread, NULL, vcpu_thread, v);
+        if (ret)
+            log_error("cannot start vCPU thread %u: %s", i, strerror(-ret));
+        else
+            v->started = true;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return ret;
+}
+
+void vm_stop_vcpus(struct vm *vm)
+{
+    atomic_store(&vm->stopping, true);
+    for (unsigned i = 0; i < vm->n_vcpus; i++) {
+        struct vcpu *v = &vm->vcpus[i];
+        if (v->started) {
+            pthread_kill(v->thread, vm->kick_signal);
+            pthread_join(v->thread, NULL);
+            v->started = false;
+        }
+    }
+}
+
+void vm_destroy_vcpus(struct vm *vm)
+{
+    for (unsigned i = 0; i < vm->n_vcpus; i++) {
+        struct vcpu *v = &vm->vcpus[i];
+        if (v->run)
+            munmap(v->run, v->run_size);
+        if (v->fd >= 0)
+            close(v->fd);
+    }
+    free(vm->vcpus);
+    vm->vcpus = NULL;
+    vm->n_vcpus = 0;
+}

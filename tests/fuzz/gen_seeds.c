@@ -1,0 +1,116 @@
+/*
+ * Writes a few valid inputs for a fuzz harness into a corpus directory, so
+ * that fuzzing starts from well-formed rings and images:
+ *   gen_seeds queue|loader DIR
+ */
+#include <linux/virtio_ring.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "synth_kernel.h"
+
+static const char *dir;
+
+static void put(const char *name, const void *data, size_t len)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/seed-%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
+        perror(path);
+        exit(1);
+    }
+}
+
+/* Layout of fuzz_queue.c: a 13-byte header, then region 0 (16 KiB), then region 1. */
+#define Q_HDR     13
+#define Q_R1_GPA  0x5000
+#define Q_R0_SIZE 0x4000
+static uint8_t qbuf[Q_HDR + 0x8000];
+
+static uint8_t *qmem(uint64_t gpa)
+{
+    return qbuf + Q_HDR + (gpa >= Q_R1_GPA ? Q_R0_SIZE + (gpa - Q_R1_GPA) : gpa);
+}
+
+static void qdesc(uint64_t table, unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
+                  uint16_t next)
+{
+    struct vring_desc d = {.addr = addr, .len = len, .flags = flags, .next = next};
+    memcpy(qmem(table + 16 * i), &d, sizeof(d));
+}
+
+static void qheader(uint8_t flags, uint8_t log2num, uint16_t start)
+{
+    memset(qbuf, 0, sizeof(qbuf));
+    qbuf[0] = flags;
+    qbuf[1] = log2num;
+    qbuf[2] = 15;   /* iov_cap 16 */
+    qbuf[3] = 0x00; /* desc  0x0000 */
+    qbuf[5] = 0x00; /* avail 0x0800 */
+    qbuf[6] = 0x08;
+    qbuf[7] = 0x00; /* used  0x1000 */
+    qbuf[8] = 0x10;
+    qbuf[9] = (uint8_t)start;
+    qbuf[10] = (uint8_t)(start >> 8);
+}
+
+static void qavail(uint16_t num, uint16_t start, const uint16_t *heads, unsigned n)
+{
+    uint8_t *avail = qmem(0x800);
+    for (unsigned i = 0; i < n; i++) {
+        uint16_t slot = (uint16_t)(start + i) & (num - 1);
+        memcpy(avail + 4 + 2 * slot, &heads[i], 2);
+    }
+    uint16_t idx = (uint16_t)(start + n);
+    memcpy(avail + 2, &idx, 2);
+}
+
+static void queue_seeds(void)
+{
+    /* A direct chain: two readable, one writable. */
+    qheader(0, 3, 0);
+    qdesc(0, 0, 0x2000, 16, VRING_DESC_F_NEXT, 1);
+    qdesc(0, 1, Q_R1_GPA, 32, VRING_DESC_F_NEXT, 2);
+    qdesc(0, 2, Q_R1_GPA + 0x100, 64, VRING_DESC_F_WRITE, 0);
+    qdesc(0, 3, 0x2100, 8, 0, 0);
+    qavail(8, 0, (const uint16_t[]){0, 3}, 2);
+    put("queue-direct", qbuf, Q_HDR + Q_R0_SIZE + 0x200);
+
+    /* An indirect table in region 1, EVENT_IDX, indexes about to wrap. */
+    qheader(3, 4, 0xfffe);
+    for (unsigned i = 0; i < 4; i++)
+        qdesc(Q_R1_GPA + 0x400, i, Q_R1_GPA + 0x40 * i, 0x40,
+              (uint16_t)((i < 3 ? VRING_DESC_F_NEXT : 0) | (i >= 2 ? VRING_DESC_F_WRITE : 0)),
+              (uint16_t)(i + 1));
+    qdesc(0, 5, Q_R1_GPA + 0x400, 64, VRING_DESC_F_INDIRECT, 0);
+    qdesc(0, 6, 0x3000, 0x10, VRING_DESC_F_WRITE, 0);
+    qavail(16, 0xfffe, (const uint16_t[]){5, 6, 5}, 3);
+    put("queue-indirect", qbuf, Q_HDR + Q_R0_SIZE + 0x500);
+}
+
+static void loader_seeds(void)
+{
+    static uint8_t img[SYNTH_ELF_SIZE > SYNTH_BZ_SIZE ? SYNTH_ELF_SIZE : SYNTH_BZ_SIZE];
+    size_t n = synth_elf(img, false, SYNTH_ENTRY + SYNTH_VIRT_OFFSET);
+    put("elf", img, n);
+    n = synth_elf(img, true, SYNTH_ENTRY);
+    put("elf-pvh", img, n);
+    n = synth_bzimage(img);
+    put("bzimage", img, n);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s queue|loader DIR\n", argv[0]);
+        return 2;
+    }
+    dir = argv[2];
+    if (strcmp(argv[1], "queue") == 0)
+        queue_seeds();
+    else if (strcmp(argv[1], "loader") == 0)
+        loader_seeds();
+    return 0;
+}

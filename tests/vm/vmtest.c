@@ -1,0 +1,184 @@
+/*
+ * vmtest: boots a VM through the public libkrun API only, as a program
+ * linking libkrun.so.1 would. The VM tests (tests/vm/run-tests.sh) drive it.
+ *
+ *   vmtest [options] [-- PROGRAM [ARGS...]]
+ *     --cpus N --mem MIB          krun_set_vm_config
+ *     --kernel PATH [--bzimage]   krun_set_kernel (ELF, or bzImage format)
+ *     --initrd PATH --cmdline S   initramfs and command line for --kernel
+ *     --root DIR                  krun_set_root
+ *     --env K=V                   environment (repeatable; default: none)
+ *     --workdir DIR               krun_set_workdir
+ *     --split-irqchip             krun_split_irqchip(true)
+ *     --console-output FILE       krun_set_console_output
+ *     --shutdown-after SEC        write the shutdown eventfd after SEC seconds
+ *     --runs N                    run N VMs one after another with krun_start_wait
+ *                                 and print "run I: status S" for each; run I
+ *                                 has VMTEST_RUN=I in its environment
+ *     --log-level N               krun_set_log_level
+ *   Without --runs, krun_start_enter ends the process with the guest's status.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "libkrun.h"
+
+struct opts {
+    int cpus, mem;
+    const char *kernel, *initrd, *cmdline, *root, *workdir, *console_output;
+    bool bzimage, split;
+    int shutdown_after;
+    int runs;
+    int log_level;
+    const char *env[256];
+    int n_env;
+    char **prog;
+};
+
+static void die(const char *what, int err)
+{
+    fprintf(stderr, "vmtest: %s: %s (%d)\n", what, strerror(-err), err);
+    exit(2);
+}
+
+#define TRY(call)                                                                                  \
+    do {                                                                                           \
+        int r_ = (call);                                                                           \
+        if (r_ < 0)                                                                                \
+            die(#call, r_);                                                                        \
+    } while (0)
+
+struct shutdown_arg {
+    int fd;
+    int after;
+};
+
+static void *shutdown_thread(void *p)
+{
+    struct shutdown_arg *a = p;
+    sleep((unsigned)a->after);
+    uint64_t one = 1;
+    if (write(a->fd, &one, sizeof(one)) != sizeof(one))
+        perror("vmtest: write shutdown eventfd");
+    return NULL;
+}
+
+static int configure(const struct opts *o, int run)
+{
+    int ctx = krun_create_ctx();
+    if (ctx < 0)
+        die("krun_create_ctx", ctx);
+    TRY(krun_set_vm_config((uint32_t)ctx, (uint8_t)o->cpus, (uint32_t)o->mem));
+    if (o->kernel)
+        TRY(krun_set_kernel((uint32_t)ctx, o->kernel,
+                            o->bzimage ? KRUN_KERNEL_FORMAT_BZIMAGE : KRUN_KERNEL_FORMAT_ELF,
+                            o->initrd, o->cmdline));
+    if (o->root)
+        TRY(krun_set_root((uint32_t)ctx, o->root));
+    if (o->split)
+        TRY(krun_split_irqchip((uint32_t)ctx, true));
+    if (o->workdir)
+        TRY(krun_set_workdir((uint32_t)ctx, o->workdir));
+    if (o->console_output)
+        TRY(krun_set_console_output((uint32_t)ctx, o->console_output));
+    /* Each run of --runs sees VMTEST_RUN=<its number>. */
+    const char *env[258];
+    char run_var[32];
+    memcpy(env, o->env, sizeof(env[0]) * (size_t)o->n_env);
+    int n = o->n_env;
+    if (run > 0) {
+        snprintf(run_var, sizeof(run_var), "VMTEST_RUN=%d", run);
+        env[n++] = run_var;
+    }
+    env[n] = NULL;
+    if (o->prog && o->prog[0])
+        TRY(krun_set_exec((uint32_t)ctx, o->prog[0], (const char *const *)&o->prog[1], env));
+    else
+        TRY(krun_set_env((uint32_t)ctx, env));
+    if (o->shutdown_after > 0) {
+        int fd = krun_get_shutdown_eventfd((uint32_t)ctx);
+        if (fd < 0)
+            die("krun_get_shutdown_eventfd", fd);
+        static struct shutdown_arg arg;
+        arg = (struct shutdown_arg){.fd = fd, .after = o->shutdown_after};
+        pthread_t t;
+        pthread_create(&t, NULL, shutdown_thread, &arg);
+        pthread_detach(t);
+    }
+    return ctx;
+}
+
+int main(int argc, char **argv)
+{
+    struct opts o = {.cpus = 1, .mem = 128, .log_level = -1};
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--") == 0) {
+            i++;
+            break;
+        }
+        if (strcmp(a, "--bzimage") == 0) {
+            o.bzimage = true;
+            continue;
+        }
+        if (strcmp(a, "--split-irqchip") == 0) {
+            o.split = true;
+            continue;
+        }
+        if (!v) {
+            fprintf(stderr, "vmtest: %s needs a value\n", a);
+            return 2;
+        }
+        i++;
+        if (strcmp(a, "--cpus") == 0)
+            o.cpus = atoi(v);
+        else if (strcmp(a, "--mem") == 0)
+            o.mem = atoi(v);
+        else if (strcmp(a, "--kernel") == 0)
+            o.kernel = v;
+        else if (strcmp(a, "--initrd") == 0)
+            o.initrd = v;
+        else if (strcmp(a, "--cmdline") == 0)
+            o.cmdline = v;
+        else if (strcmp(a, "--root") == 0)
+            o.root = v;
+        else if (strcmp(a, "--workdir") == 0)
+            o.workdir = v;
+        else if (strcmp(a, "--console-output") == 0)
+            o.console_output = v;
+        else if (strcmp(a, "--env") == 0 && o.n_env < 256)
+            o.env[o.n_env++] = v;
+        else if (strcmp(a, "--shutdown-after") == 0)
+            o.shutdown_after = atoi(v);
+        else if (strcmp(a, "--runs") == 0)
+            o.runs = atoi(v);
+        else if (strcmp(a, "--log-level") == 0)
+            o.log_level = atoi(v);
+        else {
+            fprintf(stderr, "vmtest: unknown option %s\n", a);
+            return 2;
+        }
+    }
+    o.prog = &argv[i];
+    if (o.log_level >= 0)
+        TRY(krun_set_log_level((uint32_t)o.log_level));
+
+    if (o.runs <= 0) {
+        int ret = krun_start_enter((uint32_t)configure(&o, 0));
+        die("krun_start_enter", ret);
+    }
+    for (int r = 1; r <= o.runs; r++) {
+        int status = krun_start_wait((uint32_t)configure(&o, r));
+        if (status < 0)
+            die("krun_start_wait", status);
+        printf("run %d: status %d\n", r, status);
+        fflush(stdout);
+    }
+    return 0;
+}
