@@ -37,6 +37,7 @@ all:
 include kernel/kernel.mk
 include init/init.mk
 include tools/tools.mk
+include tools/krun-chroot.mk
 include tests/unit/unit.mk
 include tests/vm/vm.mk
 include bench/bench.mk

@@ -46,6 +46,7 @@ struct port {
     struct console_port_spec spec;
     char name[64];
     bool ready;       /* the guest sent PORT_READY */
+    bool guest_open;  /* a guest process has the port open (PORT_OPEN 1) */
     bool input_eof;   /* host input ended (PORT_OPEN 0 sent) */
     bool input_wait;  /* no rx buffer: wait for a kick before reading input */
     bool output_gone; /* host output failed (e.g. EPIPE): discard */
@@ -114,8 +115,8 @@ static void read_window_size(struct console *c)
 
 static void queue_resize(struct console *c, unsigned port)
 {
-    /* The control message carries rows first, then columns. */
-    uint16_t size[2] = {c->rows, c->cols};
+    /* The control message carries columns, then rows. */
+    uint16_t size[2] = {c->cols, c->rows};
     ctrl_queue(c, port, VIRTIO_CONSOLE_RESIZE, 0, size, sizeof(size));
 }
 
@@ -133,6 +134,8 @@ void console_resize(struct console *c)
 /* A message from the guest on the control transmit queue. */
 static void handle_ctrl(struct console *c, const struct virtio_console_control *m)
 {
+    log_debug("%s: control message id %u event %u value %u", c->dev->name, m->id, m->event,
+              m->value);
     pthread_mutex_lock(&c->lock);
     switch (m->event) {
     case VIRTIO_CONSOLE_DEVICE_READY:
@@ -156,8 +159,13 @@ static void handle_ctrl(struct console *c, const struct virtio_console_control *
         ctrl_queue(c, m->id, VIRTIO_CONSOLE_PORT_OPEN, p->input_eof ? 0 : 1, NULL, 0);
         break;
     }
+    case VIRTIO_CONSOLE_PORT_OPEN:
+        /* The guest driver drops what arrives on a port nobody has open,
+         * so input waits for this. */
+        if (m->id < c->n_ports)
+            c->ports[m->id].guest_open = m->value != 0;
+        break;
     default:
-        /* PORT_OPEN from the guest and the rest need no action. */
         break;
     }
     pthread_mutex_unlock(&c->lock);
@@ -280,11 +288,17 @@ static int deliver_ctrl(struct console *c)
     return r < 0 ? -1 : 0;
 }
 
+/* Console ports (hvc) always take input; named ports only while open in the guest. */
+static bool wants_input(const struct port *p)
+{
+    return p->spec.console || p->guest_open;
+}
+
 /* Move host input into guest buffers until either side runs dry. */
 static int pump_input(struct console *c, unsigned port)
 {
     struct port *p = &c->ports[port];
-    if (p->spec.in_fd < 0 || p->input_eof || !p->ready)
+    if (p->spec.in_fd < 0 || p->input_eof || !p->ready || !wants_input(p))
         return 0;
     for (;;) {
         struct pollfd pfd = {.fd = p->spec.in_fd, .events = POLLIN};
@@ -325,6 +339,20 @@ static int process_all(struct console *c)
     return deliver_ctrl(c);
 }
 
+/*
+ * A receive queue whose port has no input to deliver keeps its buffers:
+ * that the guest provided some is no reason to stay awake.
+ */
+static bool is_idle_rx(struct console *c, unsigned q)
+{
+    if (q == CTRL_RX)
+        return c->n_pending == 0;
+    for (unsigned i = 0; i < c->n_ports; i++)
+        if (rx_queue(i) == q)
+            return true; /* input is polled on its fd, not on the ring */
+    return false;
+}
+
 static void clear_eventfd(int fd)
 {
     uint64_t v;
@@ -340,17 +368,27 @@ static void *console_thread(void *arg)
     while (!atomic_load(&c->stop) && !atomic_load(&dev->failed)) {
         if (process_all(c) < 0)
             break;
+        /* Ask for kicks again (EVENT_IDX: publish how far we got); if the
+         * guest queued more meanwhile, go round again instead of sleeping. */
+        bool more = false;
+        for (unsigned q = 0; q < dev->n_queues; q++)
+            more |= virtq_enable_notify(queue(c, q)) && !is_idle_rx(c, q);
+        if (more)
+            continue;
         unsigned n = 0;
         pfd[n++] = (struct pollfd){.fd = c->wake_fd, .events = POLLIN};
         for (unsigned q = 0; q < dev->n_queues; q++)
             pfd[n++] = (struct pollfd){.fd = dev->kick_fds[q], .events = POLLIN};
         for (unsigned i = 0; i < c->n_ports; i++) {
             struct port *p = &c->ports[i];
-            if (p->spec.in_fd >= 0 && !p->input_eof && p->ready && !p->input_wait)
+            if (p->spec.in_fd >= 0 && !p->input_eof && p->ready && !p->input_wait &&
+                wants_input(p))
                 pfd[n++] = (struct pollfd){.fd = p->spec.in_fd, .events = POLLIN};
         }
-        if (poll(pfd, n, -1) < 0 && errno != EINTR)
+        if (poll(pfd, n, -1) < 0 && errno != EINTR) {
+            log_error("%s: poll failed: %s", dev->name, strerror(errno));
             break;
+        }
         clear_eventfd(c->wake_fd);
         for (unsigned q = 0; q < dev->n_queues; q++) {
             if (pfd[1 + q].revents) {
@@ -362,6 +400,8 @@ static void *console_thread(void *arg)
             }
         }
     }
+    log_debug("%s: worker stops (stop %d, failed %d)", dev->name, atomic_load(&c->stop),
+              atomic_load(&dev->failed));
     /* Flush what the guest wrote last. */
     if (!atomic_load(&dev->failed))
         for (unsigned i = 0; i < c->n_ports; i++)
@@ -418,6 +458,7 @@ static void console_reset(struct virtio_device *dev)
     c->n_pending = 0;
     for (unsigned i = 0; i < c->n_ports; i++) {
         c->ports[i].ready = false;
+        c->ports[i].guest_open = false;
         c->ports[i].input_wait = false;
     }
     pthread_mutex_unlock(&c->lock);

@@ -126,6 +126,7 @@ static void driver_ok_locked(struct virtio_device *dev)
             return;
         }
     }
+    log_debug("%s: driver ready, features 0x%llx", dev->name, (unsigned long long)dev->acked);
     int ret = dev->ops->activate(dev);
     if (ret < 0) {
         virtio_device_fail(dev, "activation failed: %s", strerror(-ret));

@@ -18,6 +18,7 @@
 #include "arch/x86_64/boot.h"
 #include "arch/x86_64/layout.h"
 #include "libkrun.h"
+#include "loader/cpio.h"
 #include "loader/kernel.h"
 #include "util/log.h"
 #include "util/strbuf.h"
@@ -144,17 +145,56 @@ static int load_payload(struct vm *vm, struct payload *p, struct x86_boot *boot)
         boot->setup_header = p->image.setup_header;
         boot->setup_header_len = p->image.setup_header_len;
     }
-    if (p->initrd.data) {
-        uint32_t max = p->image.initrd_addr_max ? p->image.initrd_addr_max : 0x7fffffff;
-        ret = initramfs_place(&vm->mem, p->initrd.data, p->initrd.len, p->image.load_end,
-                              vm->low_size, max, &boot->initrd_gpa);
+    return 0;
+}
+
+/* Whether the config describes a workload for the init (upstream's KRUN_* contract). */
+static bool has_workload(const struct vm_config *cfg)
+{
+    return cfg->exec_path || cfg->env_set || cfg->workdir || cfg->rlimits.n || cfg->argv_set;
+}
+
+/*
+ * Place the initramfs. When no virtio-fs root serves the workload file, it
+ * goes into the initramfs instead, as one more (uncompressed) cpio archive
+ * after the user's: the kernel unpacks concatenated archives, and the
+ * command line's limits no longer apply.
+ */
+static int place_initrd(struct vm *vm, struct payload *p, struct x86_boot *boot,
+                        bool *workload_in_file)
+{
+    if (!p->initrd.data)
+        return 0;
+    struct strbuf rd = {0};
+    const uint8_t *data = p->initrd.data;
+    size_t len = p->initrd.len;
+    int ret = 0;
+    if (!*workload_in_file && has_workload(vm->cfg)) {
+        ret = sb_append(&rd, (const char *)p->initrd.data, p->initrd.len);
+        if (!ret)
+            ret = workload_file_build(vm->cfg, &vm->workload);
+        if (!ret)
+            ret = cpio_add_file(&rd, ".krun_workload", 0400, vm->workload.s, vm->workload.len);
+        if (!ret)
+            ret = cpio_finish(&rd);
         if (ret) {
-            log_error("initramfs %s (%zu bytes) does not fit in guest memory above the kernel",
-                      p->initrd.path, p->initrd.len);
-            return -EINVAL;
+            sb_free(&rd);
+            return ret;
         }
-        boot->initrd_size = p->initrd.len;
+        data = (const uint8_t *)rd.s;
+        len = rd.len;
+        *workload_in_file = true;
     }
+    uint32_t max = p->image.initrd_addr_max ? p->image.initrd_addr_max : 0x7fffffff;
+    ret = initramfs_place(&vm->mem, data, len, p->image.load_end, vm->low_size, max,
+                          &boot->initrd_gpa);
+    sb_free(&rd);
+    if (ret) {
+        log_error("initramfs %s (%zu bytes) does not fit in guest memory above the kernel",
+                  p->initrd.path, p->initrd.len);
+        return -EINVAL;
+    }
+    boot->initrd_size = len;
     return 0;
 }
 
@@ -207,6 +247,8 @@ static int build(struct vm *vm, const struct vm_config *cfg)
         ret = vm_add_legacy_devices(vm);
     if (!ret)
         ret = vm_attach_devices(vm, &tokens, &workload_in_file);
+    if (!ret)
+        ret = place_initrd(vm, &p, &boot, &workload_in_file);
     if (!ret)
         ret = write_cmdline(vm, &tokens, workload_in_file, &boot);
     if (!ret && x86_write_boot_data(&vm->mem, &boot)) {

@@ -18,6 +18,7 @@
 #include "virtio/console.h"
 #include "virtio/device.h"
 #include "virtio/fs/virtio_fs.h"
+#include "vmm/cmdline.h"
 #include "vmm/vm_setup.h"
 
 static int attach(struct vm *vm, struct virtio_device *dev, struct strvec *tokens)

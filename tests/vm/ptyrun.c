@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <pty.h>
 #include <stdio.h>
 #include <stdlib.h>

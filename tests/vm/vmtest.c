@@ -16,6 +16,7 @@
  *                                 and print "run I: status S" for each; run I
  *                                 has VMTEST_RUN=I in its environment
  *     --log-level N               krun_set_log_level
+ *     --serial                    a 16550 on COM1 writing to stderr (for console=ttyS0)
  *   Without --runs, krun_start_enter ends the process with the guest's status.
  */
 #include <errno.h>
@@ -30,7 +31,7 @@
 struct opts {
     int cpus, mem;
     const char *kernel, *initrd, *cmdline, *root, *workdir, *console_output;
-    bool bzimage, split;
+    bool bzimage, split, serial;
     int shutdown_after;
     int runs;
     int log_level;
@@ -81,6 +82,8 @@ static int configure(const struct opts *o, int run)
         TRY(krun_set_root((uint32_t)ctx, o->root));
     if (o->split)
         TRY(krun_split_irqchip((uint32_t)ctx, true));
+    if (o->serial)
+        TRY(krun_add_serial_console_default((uint32_t)ctx, -1, 2));
     if (o->workdir)
         TRY(krun_set_workdir((uint32_t)ctx, o->workdir));
     if (o->console_output)
@@ -125,6 +128,10 @@ int main(int argc, char **argv)
         }
         if (strcmp(a, "--bzimage") == 0) {
             o.bzimage = true;
+            continue;
+        }
+        if (strcmp(a, "--serial") == 0) {
+            o.serial = true;
             continue;
         }
         if (strcmp(a, "--split-irqchip") == 0) {

@@ -40,7 +40,8 @@ int x86_setup_vcpu(int vcpu_fd, const struct x86_boot *b, unsigned index);
 
 /*
  * Set the vCPU's CPUID from KVM's supported list: topology for n_cpus,
- * hypervisor bit, no PMU, VMX/SVM only if nested. Returns 0 or -errno.
+ * hypervisor bit, no PMU, VMX/SVM only if nested; and XCR0 to the
+ * supported XSAVE features. Returns 0 or -errno.
  */
 int x86_setup_cpuid(int kvm_fd, int vcpu_fd, unsigned index, unsigned n_cpus, bool nested,
                     bool tsc_deadline);

@@ -82,6 +82,26 @@ static void adjust(struct kvm_cpuid_entry2 *e, unsigned index, unsigned n_cpus, 
     }
 }
 
+/*
+ * Start the vCPU with every XSAVE feature KVM supports enabled in XCR0, as
+ * a guest kernel will set it anyway. Nested under an emulated SVM that does
+ * not intercept XSETBV, the guest's own XCR0 writes can be lost on the next
+ * exit (see docs/with-kvm.md); this value is what they fall back to.
+ */
+static int set_xcr0(int vcpu_fd, const struct kvm_cpuid2 *cpuid)
+{
+    for (uint32_t i = 0; i < cpuid->nent; i++) {
+        const struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+        if (e->function != 0xd || e->index != 0)
+            continue;
+        struct kvm_xcrs xcrs = {.nr_xcrs = 1};
+        xcrs.xcrs[0].xcr = 0;
+        xcrs.xcrs[0].value = ((uint64_t)e->edx << 32 | e->eax) | 1; /* x87 is mandatory */
+        return ioctl(vcpu_fd, KVM_SET_XCRS, &xcrs) < 0 ? -errno : 0;
+    }
+    return 0; /* no XSAVE */
+}
+
 int x86_setup_cpuid(int kvm_fd, int vcpu_fd, unsigned index, unsigned n_cpus, bool nested,
                     bool tsc_deadline)
 {
@@ -97,6 +117,11 @@ int x86_setup_cpuid(int kvm_fd, int vcpu_fd, unsigned index, unsigned n_cpus, bo
         for (uint32_t i = 0; i < cpuid->nent; i++)
             adjust(&cpuid->entries[i], index, n_cpus, nested, tsc_deadline);
         if (ioctl(vcpu_fd, KVM_SET_CPUID2, cpuid) < 0)
+            ret = -errno;
+        else if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XCRS) > 0)
+            ret = set_xcr0(vcpu_fd, cpuid);
+        /* Again, so that the XSAVE area size in leaf 0xd matches that XCR0. */
+        if (!ret && ioctl(vcpu_fd, KVM_SET_CPUID2, cpuid) < 0)
             ret = -errno;
     }
     free(cpuid);
