@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "api/ctx.h"
@@ -26,15 +27,30 @@ static int drop_privileges(const struct vm_config *cfg)
     return 0;
 }
 
+/* Every inode a virtio-fs guest holds is an fd in the VMM: allow as many as we may. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 /* Build and run the VM of context ctx_id (consumed). Returns the exit status or -errno. */
 static int32_t run_ctx(uint32_t ctx_id)
 {
+    struct vm_times start;
+    vm_times_now(&start);
     struct vm_config *cfg = ctx_take(ctx_id);
     if (!cfg)
         return -ENOENT;
+    if (cfg->n_shares)
+        raise_fd_limit();
     struct vm *vm = NULL;
     int32_t ret = vm_build(cfg, &vm);
     if (ret == 0) {
+        vm->start = start;
         ret = drop_privileges(cfg);
         if (ret == 0)
             ret = vm_run(vm);

@@ -118,8 +118,6 @@ int vm_run(struct vm *vm)
     }
     /* Signals that arrived meanwhile stay pending and act normally after this. */
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    log_debug("VM exits to the VMM: port I/O %lu, MMIO %lu, other %lu",
-              atomic_load(&vm->exits_io), atomic_load(&vm->exits_mmio),
-              atomic_load(&vm->exits_other));
+    vm_log_final_stats(vm);
     return decide_status(vm);
 }

@@ -59,6 +59,8 @@ static void *vcpu_thread(void *arg)
 {
     struct vcpu *v = arg;
     struct vm *vm = v->vm;
+    if (v->index == 0)
+        vm_log_setup_time(vm);
     while (!atomic_load(&vm->stopping)) {
         if (ioctl(v->fd, KVM_RUN, 0) < 0) {
             if (errno == EINTR || errno == EAGAIN) {

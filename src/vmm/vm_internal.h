@@ -16,6 +16,7 @@
 #include "api/config.h"
 #include "util/guest_mem.h"
 #include "util/strbuf.h"
+#include "vmm/stats.h"
 #include "vmm/terminal.h"
 #include "vmm/vm.h"
 
@@ -106,6 +107,8 @@ struct vm {
     atomic_bool stopping;   /* vCPU threads must leave KVM_RUN */
     int kick_signal;
     int shutdown_efd;       /* krun_get_shutdown_eventfd, or -1 */
+
+    struct vm_times start; /* when krun_start_enter was called (for stats) */
 
     /* Exit counters (debug statistic), updated by vCPU threads. */
     atomic_ulong exits_io, exits_mmio, exits_other;

@@ -23,18 +23,21 @@
  *          id returned so far, a handle below 16 in the first field of the
  *          body by the n-th handle returned, so that sequences can refer to
  *          what they created.
- * FUSE_INIT is sent before the first request.
+ * FUSE_INIT is sent before the first request. File sizes are capped at
+ * 64 MiB (RLIMIT_FSIZE) so that filling the share fails fast.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <linux/fuse.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -273,6 +276,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2)
         return 0;
+    /* libFuzzer installs a SIGXFSZ handler after LLVMFuzzerInitialize: we want EFBIG. */
+    signal(SIGXFSZ, SIG_IGN);
     make_tree();
     char err[256];
     struct passthrough *pt;
@@ -437,6 +442,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     if (fs_thread_init() < 0)
         die("unshare(CLONE_FS)");
+    /*
+     * A guest may legitimately fill the share (FALLOCATE of gigabytes, huge
+     * writes through COPY_FILE_RANGE); cap file sizes so that such inputs
+     * fail fast with EFBIG instead of eating the fuzzing machine's disk.
+     */
+    struct rlimit fsize = {64 << 20, 64 << 20};
+    if (setrlimit(RLIMIT_FSIZE, &fsize) < 0)
+        die("setrlimit");
     const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     snprintf(base, sizeof(base), "%s/fuzz_fuse.XXXXXX", tmp);
     if (!mkdtemp(base))

@@ -1,0 +1,85 @@
+#!/bin/sh
+# bench/boot.sh: boot time and memory of libkrun-c against QEMU's microvm
+# machine, side by side, booting the same kernel (build/vmlinux) and
+# initramfs with a guest that exits at once. Run where /dev/kvm is real KVM
+# (`make bench-boot` runs it in tools/with-kvm). Prints figures and ratios.
+#
+# Measures, per run, median of RUNS (default 7):
+#   - libkrun-c: host CPU and wall time from krun_start_enter to the first
+#     KVM_RUN (the library's own statistic), the whole process's wall and
+#     CPU time, and the VMM's RSS beyond guest memory;
+#   - QEMU microvm (-enable-kvm, same kernel, initramfs and command line,
+#     reboot by triple fault): the whole process's wall and CPU time, RSS.
+set -eu
+B=${B:-build}
+RUNS=${RUNS:-7}
+K=$B/vmlinux
+RD=$B/test-initramfs.cpio.gz
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+[ -c /dev/kvm ] || { echo "bench/boot: no /dev/kvm; run it through tools/with-kvm" >&2; exit 1; }
+for f in "$B/vmtest" "$K" "$RD"; do [ -e "$f" ] || { echo "bench/boot: $f missing" >&2; exit 1; }; done
+QEMU=$(command -v qemu-system-x86_64 || true)
+
+median() { sort -n | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "n/a"}'; }
+
+# run_timed OUTFILE CMD...: appends "wall_s user_s sys_s maxrss_kib" to OUTFILE.
+run_timed() {
+    out=$1
+    shift
+    /usr/bin/time -o "$T/time" -f "%e %U %S %M" "$@" </dev/null >"$T/stdout" 2>"$T/stderr" || {
+        echo "bench/boot: '$*' failed:" >&2
+        tail -5 "$T/stderr" >&2
+        exit 1
+    }
+    cat "$T/time" >>"$out"
+}
+
+echo "bench/boot: $RUNS runs each, kernel $(basename "$K"), initramfs $(du -k "$RD" | cut -f1) KiB"
+: >"$T/krun"
+: >"$T/setup"
+: >"$T/vmm"
+for i in $(seq "$RUNS"); do
+    KRUN_LOG_LEVEL=3 run_timed "$T/krun" "$B/vmtest" --log-level 3 --kernel "$K" --initrd "$RD" \
+        --cmdline "console=hvc0 reboot=k panic=-1 quiet" -- /bin/true
+    sed -n 's/.*stats: setup to first KVM_RUN: \([0-9]*\) us CPU, \([0-9]*\) us wall.*/\1 \2/p' \
+        "$T/stderr" >>"$T/setup"
+    sed -n 's/.*stats: RSS \([0-9]*\) KiB, of which guest RAM \([0-9]*\) KiB, VMM \([0-9]*\) KiB.*/\3/p' \
+        "$T/stderr" >>"$T/vmm"
+done
+
+k_wall=$(awk '{print $1}' "$T/krun" | median)
+k_cpu=$(awk '{print $2 + $3}' "$T/krun" | median)
+k_setup_cpu=$(awk '{print $1}' "$T/setup" | median)
+k_setup_wall=$(awk '{print $2}' "$T/setup" | median)
+k_vmm=$(median <"$T/vmm")
+k_rss=$(awk '{print $4}' "$T/krun" | median)
+
+echo
+echo "libkrun-c (krun_set_kernel + initramfs, 1 vCPU, 128 MiB):"
+echo "  setup, krun_start_enter -> first KVM_RUN: ${k_setup_cpu} us CPU, ${k_setup_wall} us wall"
+echo "  whole process, guest exits at once:      ${k_wall} s wall, ${k_cpu} s CPU"
+echo "  RSS: ${k_rss} KiB max, of which beyond guest memory at exit: ${k_vmm} KiB"
+
+if [ -z "$QEMU" ]; then
+    echo "QEMU not installed: no comparison"
+    exit 0
+fi
+: >"$T/qemu"
+for i in $(seq "$RUNS"); do
+    run_timed "$T/qemu" "$QEMU" -M microvm,x-option-roms=off,rtc=off,pic=off,pit=on,isa-serial=off,acpi=off \
+        -enable-kvm -cpu host -m 128 -smp 1 -nodefaults -no-user-config -display none \
+        -monitor none -no-reboot -kernel "$K" -initrd "$RD" \
+        -append "reboot=t panic=-1 quiet KRUN_INIT=/bin/true"
+done
+q_wall=$(awk '{print $1}' "$T/qemu" | median)
+q_cpu=$(awk '{print $2 + $3}' "$T/qemu" | median)
+q_rss=$(awk '{print $4}' "$T/qemu" | median)
+echo
+echo "QEMU microvm (-enable-kvm, same kernel, initramfs and command line):"
+echo "  whole process, guest exits at once:      ${q_wall} s wall, ${q_cpu} s CPU"
+echo "  RSS: ${q_rss} KiB max"
+echo
+awk -v kw="$k_wall" -v qw="$q_wall" -v kc="$k_cpu" -v qc="$q_cpu" -v kr="$k_rss" -v qr="$q_rss" 'BEGIN {
+    printf "ratio libkrun-c / QEMU microvm: wall %.2f, CPU %.2f, max RSS %.2f\n", kw / qw, kc / qc, kr / qr
+}'
