@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "libkrun.h"
@@ -26,17 +28,40 @@ static struct {
     struct kernel_bundle bundle;
 } table = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
+/*
+ * libkrunfw.so.5 through the usual library search, else from the directory
+ * libkrun.so.1 itself was loaded from (the build tree, or a private prefix).
+ */
+static void *open_bundle_library(void)
+{
+    void *h = dlopen("libkrunfw.so.5", RTLD_NOW | RTLD_LOCAL);
+    if (h)
+        return h;
+    log_debug("libkrunfw.so.5 not in the library path: %s", dlerror());
+    Dl_info info;
+    if (!dladdr((void *)krun_create_ctx, &info) || !info.dli_fname)
+        return NULL;
+    const char *slash = strrchr(info.dli_fname, '/');
+    if (!slash)
+        return NULL;
+    char path[4096];
+    snprintf(path, sizeof(path), "%.*s/libkrunfw.so.5", (int)(slash - info.dli_fname),
+             info.dli_fname);
+    h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!h)
+        log_debug("couldn't load %s: %s", path, dlerror());
+    return h;
+}
+
 static void load_bundle_locked(void)
 {
     if (table.bundle_tried)
         return;
     table.bundle_tried = true;
-    void *h = dlopen("libkrunfw.so.5", RTLD_NOW | RTLD_LOCAL);
-    if (!h) {
-        /* Not fatal here: krun_set_kernel may provide the kernel instead. */
-        log_debug("couldn't load libkrunfw.so.5: %s", dlerror());
+    /* Not fatal here: krun_set_kernel may provide the kernel instead. */
+    void *h = open_bundle_library();
+    if (!h)
         return;
-    }
     char *(*get_kernel)(size_t *, size_t *, size_t *) =
         (char *(*)(size_t *, size_t *, size_t *))dlsym(h, "krunfw_get_kernel");
     if (!get_kernel) {

@@ -10,8 +10,13 @@ $(B)/ptyrun: tests/vm/ptyrun.c
 $(B)/test-initramfs.cpio.gz: tests/vm/mkinitramfs.sh $(B)/gen/init.krun
 	tests/vm/mkinitramfs.sh $(B)/gen/init.krun $@
 
-vm-test-deps: all $(VMTEST_BINS)
+vm-test-deps: all $(VMTEST_BINS) $(B)/guest-fsops
 .PHONY: vm-test-deps
 
 check-vm: vm-test-deps
 	tools/with-kvm --timeout 3000 env B=$(B) tests/vm/run-tests.sh
+
+# A static helper the tests copy into guest root filesystems.
+$(B)/guest-fsops: tests/vm/guest-fsops.c
+	musl-gcc -static -O2 -Wall -Wextra -Werror $< -o $@
+VMTEST_BINS += $(B)/guest-fsops

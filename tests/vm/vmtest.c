@@ -17,6 +17,9 @@
  *                                 has VMTEST_RUN=I in its environment
  *     --log-level N               krun_set_log_level
  *     --serial                    a 16550 on COM1 writing to stderr (for console=ttyS0)
+ *     --rlimit ID=CUR:MAX         krun_set_rlimits (repeatable)
+ *     --no-workload               neither krun_set_exec nor krun_set_env (as crun does:
+ *                                 the guest reads /.krun_config.json)
  *   Without --runs, krun_start_enter ends the process with the guest's status.
  */
 #include <errno.h>
@@ -31,7 +34,9 @@
 struct opts {
     int cpus, mem;
     const char *kernel, *initrd, *cmdline, *root, *workdir, *console_output;
-    bool bzimage, split, serial;
+    bool bzimage, split, serial, no_workload;
+    const char *rlimits[64];
+    int n_rlimits;
     int shutdown_after;
     int runs;
     int log_level;
@@ -100,8 +105,14 @@ static int configure(const struct opts *o, int run)
     env[n] = NULL;
     if (o->prog && o->prog[0])
         TRY(krun_set_exec((uint32_t)ctx, o->prog[0], (const char *const *)&o->prog[1], env));
-    else
+    else if (!o->no_workload)
         TRY(krun_set_env((uint32_t)ctx, env));
+    if (o->n_rlimits) {
+        const char *rl[64];
+        memcpy(rl, o->rlimits, sizeof(rl[0]) * (size_t)o->n_rlimits);
+        rl[o->n_rlimits] = NULL;
+        TRY(krun_set_rlimits((uint32_t)ctx, rl));
+    }
     if (o->shutdown_after > 0) {
         int fd = krun_get_shutdown_eventfd((uint32_t)ctx);
         if (fd < 0)
@@ -128,6 +139,10 @@ int main(int argc, char **argv)
         }
         if (strcmp(a, "--bzimage") == 0) {
             o.bzimage = true;
+            continue;
+        }
+        if (strcmp(a, "--no-workload") == 0) {
+            o.no_workload = true;
             continue;
         }
         if (strcmp(a, "--serial") == 0) {
@@ -161,6 +176,8 @@ int main(int argc, char **argv)
             o.console_output = v;
         else if (strcmp(a, "--env") == 0 && o.n_env < 256)
             o.env[o.n_env++] = v;
+        else if (strcmp(a, "--rlimit") == 0 && o.n_rlimits < 63)
+            o.rlimits[o.n_rlimits++] = v;
         else if (strcmp(a, "--shutdown-after") == 0)
             o.shutdown_after = atoi(v);
         else if (strcmp(a, "--runs") == 0)

@@ -333,6 +333,9 @@ static int make(struct passthrough *fs, const struct fs_ctx *c, uint64_t parent,
 static int pt_mknod(void *opaque, const struct fs_ctx *c, uint64_t parent, const char *name,
                     uint32_t mode, uint32_t rdev, struct fs_entry *e)
 {
+    struct passthrough *fs = opaque;
+    if (fs->read_only)
+        return -EROFS; /* before the device check: a read-only share refuses everything so */
     dev_t dev = 0;
     switch (mode & S_IFMT) {
     case 0:

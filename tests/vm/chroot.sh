@@ -1,0 +1,291 @@
+# krun-chroot and virtio-fs tests (issue 4): a busybox root shared with
+# virtio-fs, the guest init, the exec contract. Sourced by run-tests.sh.
+
+R=$T/root
+"$here/mkrootfs.sh" "$R"
+cp "$FSOPS" "$R/bin/guest-fsops"
+mkdir -p "$R/work"
+
+# kc ARGS...: run krun-chroot; sets $st, output in $T/out and $T/err.
+kc() {
+    timeout 180 "$KC" "$@" >"$T/out" 2>"$T/err"
+    st=$?
+}
+
+# same NAME EXPECTED-FILE: stdout must equal the file exactly.
+same() {
+    if [ "$st" = 0 ] && cmp -s "$2" "$T/out"; then ok "$1"; else bad "$1" "status $st, output differs"; fi
+}
+
+if want chroot-output; then
+    kc "$R" /bin/echo hello world </dev/null
+    printf 'hello world\n' >"$T/want"
+    same chroot-output "$T/want"
+fi
+
+if want chroot-exit-codes; then
+    good=1
+    for c in 0 1 42 255; do
+        kc "$R" /bin/sh -c "exit $c" </dev/null
+        [ "$st" = "$c" ] || { bad chroot-exit-codes "exit $c gave $st"; good=0; }
+    done
+    [ "$good" = 1 ] && ok chroot-exit-codes
+fi
+
+if want chroot-killed; then
+    kc "$R" /bin/sh -c 'kill -KILL $$' </dev/null
+    expect chroot-killed 137
+fi
+
+if want chroot-init-statuses; then
+    # 127 and 126 come from the guest init (krun-chroot's own check is bypassed by vmtest).
+    printf 'echo hi\n' >"$R/notexec"
+    chmod 0644 "$R/notexec"
+    timeout 120 "$VMT" --root "$R" -- /no/such/program </dev/null >"$T/out" 2>"$T/err"
+    st127=$?
+    timeout 120 "$VMT" --root "$R" -- /notexec </dev/null >"$T/out" 2>"$T/err"
+    st126=$?
+    if [ "$st127" = 127 ] && [ "$st126" = 126 ]; then ok chroot-init-statuses; else bad chroot-init-statuses "got $st127 and $st126"; fi
+    rm -f "$R/notexec"
+fi
+
+# Signals sent to the VMM process reach the workload.
+for sig in TERM HUP INT; do
+    want "chroot-signal-$sig" || continue
+    timeout 180 "$KC" "$R" /bin/sh -c "trap 'echo GOT-$sig; exit 7' $sig; echo READY; while :; do sleep 1; done" \
+        </dev/null >"$T/out" 2>"$T/err" &
+    pid=$!
+    i=0
+    while ! grep -q READY "$T/out" 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+    kill -"$sig" "$pid"
+    wait "$pid"
+    st=$?
+    expect "chroot-signal-$sig" 7 "GOT-$sig"
+done
+
+if want chroot-env; then
+    set --
+    i=0
+    while [ $i -lt 100 ]; do set -- "$@" --env "VAR$i=value $i with spaces"; i=$((i + 1)); done
+    kc "$@" --env 'QUOTED=say "hi" & '\''bye'\''' --env 'UTF8=ünïcødé 日本' "$R" /bin/sh -c \
+        'env | grep -c "^VAR"; echo "$VAR42"; echo "$QUOTED"; echo "$UTF8"' </dev/null
+    printf '100\nvalue 42 with spaces\nsay "hi" & '\''bye'\''\nünïcødé 日本\n' >"$T/want"
+    same chroot-env "$T/want"
+fi
+
+if want chroot-args; then
+    kc "$R" /bin/sh -c 'for a in "$@"; do echo "[$a]"; done' argv0 plain "with space" 'dq"uote' \
+        "sq'uote" "ünïcødé" "" '$HOME *' </dev/null
+    printf '[plain]\n[with space]\n[dq"uote]\n[sq'\''uote]\n[ünïcødé]\n[]\n[$HOME *]\n' >"$T/want"
+    same chroot-args "$T/want"
+fi
+
+if want chroot-many-args; then
+    kc "$R" /bin/sh -c 'echo $#' x $(seq 1 1000) </dev/null
+    expect chroot-many-args 0 "^1000$"
+fi
+
+if want chroot-workdir; then
+    kc --workdir /work "$R" /bin/pwd </dev/null
+    expect chroot-workdir 0 "^/work$"
+fi
+
+if want chroot-rlimits; then
+    timeout 120 "$VMT" --root "$R" --rlimit 7=123:456 -- /bin/sh -c 'ulimit -n; ulimit -Hn' \
+        </dev/null >"$T/out" 2>"$T/err"
+    st=$?
+    printf '123\n456\n' >"$T/want"
+    same chroot-rlimits "$T/want"
+fi
+
+if want chroot-uid; then
+    printf '{"process":{"args":["/bin/false"],"cwd":"/","user":{"uid":65534,"gid":65534}}}\n' >"$R/.krun_config.json"
+    kc "$R" /bin/sh -c 'id -u; id -g' </dev/null
+    rm -f "$R/.krun_config.json"
+    printf '65534\n65534\n' >"$T/want"
+    same chroot-uid "$T/want"
+fi
+
+if want chroot-pipes; then
+    printf 'cherry\napple\nbanana\n' | timeout 180 "$KC" "$R" /bin/sort >"$T/out" 2>"$T/err"
+    st=$?
+    printf 'apple\nbanana\ncherry\n' >"$T/want"
+    same chroot-pipe-in "$T/want"
+    head -c 1048576 /dev/urandom >"$T/big"
+    kc "$R" /bin/cat <"$T/big"
+    same chroot-pipe-binary-1MiB "$T/big"
+    kc "$R" /bin/sh -c 'echo OUT; echo ERR >&2; echo OUT2' </dev/null
+    if [ "$st" = 0 ] && [ "$(cat "$T/out")" = "$(printf 'OUT\nOUT2')" ] && grep -qx ERR "$T/err"; then
+        ok chroot-streams-apart
+    else
+        bad chroot-streams-apart "status $st"
+    fi
+    kc "$R" /bin/sh -c 'cat >/dev/null; echo EOF-SEEN' </dev/null
+    expect chroot-stdin-eof 0 EOF-SEEN
+fi
+
+if want chroot-tty; then
+    timeout 180 "$PTY" --wait-for READY --input "$(printf '\003')" -- "$KC" "$R" /bin/sh -c \
+        'trap "echo GOT-INT; exit 9" INT; test -t 0 && test -t 1 && echo ON-A-TTY; echo READY; sleep 60' >"$T/out" 2>"$T/err"
+    st=$?
+    if [ "$st" = 9 ] && grep -q GOT-INT "$T/out" && grep -q ON-A-TTY "$T/out"; then
+        ok chroot-tty-ctrl-c
+    else
+        bad chroot-tty-ctrl-c "status $st"
+    fi
+fi
+
+if want chroot-console-output; then
+    timeout 120 "$VMT" --root "$R" --console-output "$T/console" -- /bin/echo TO-FILE </dev/null \
+        >"$T/out" 2>"$T/err"
+    st=$?
+    if [ "$st" = 0 ] && grep -q TO-FILE "$T/console" && ! grep -q TO-FILE "$T/out"; then
+        ok chroot-console-output
+    else
+        bad chroot-console-output "status $st"
+    fi
+fi
+
+if want chroot-guest-to-host; then
+    W=$R/work/g2h
+    rm -rf "$W"
+    mkdir -p "$W"
+    kc "$R" /bin/sh -ec '
+        cd /work/g2h
+        echo hello > created
+        echo a > app; echo b >> app
+        printf 1234567890 > tr; truncate -s 4 tr
+        echo r > old; mv old new
+        echo l > lsrc; ln lsrc lhard
+        ln -s some/target slink
+        echo m > cm; chmod 640 cm
+        echo o > co; chown 1234:5678 co
+        mkdir d1; mkdir d2; rmdir d2
+        echo u > un; rm un
+        echo x > xa; guest-fsops xattr-set xa user.color blue
+        touch fa; guest-fsops falloc fa 1048576
+        head -c 65536 /dev/zero | tr "\0" "z" > ph; guest-fsops punch ph 4096 32768
+        guest-fsops mmap-write mm 5000 MMAPDATA
+        mkdir rd; guest-fsops readdir-check rd 200
+        echo DONE' </dev/null
+    problems=""
+    [ "$st" = 0 ] || problems="$problems status=$st"
+    [ "$(cat "$W/created")" = hello ] || problems="$problems create"
+    [ "$(cat "$W/app")" = "$(printf 'a\nb')" ] || problems="$problems append"
+    [ "$(cat "$W/tr")" = 1234 ] || problems="$problems truncate"
+    [ -e "$W/new" ] && [ ! -e "$W/old" ] || problems="$problems rename"
+    [ "$(stat -c %i "$W/lsrc")" = "$(stat -c %i "$W/lhard")" ] || problems="$problems link"
+    [ "$(readlink "$W/slink")" = some/target ] || problems="$problems symlink"
+    [ "$(stat -c %a "$W/cm")" = 640 ] || problems="$problems chmod"
+    [ "$(stat -c %u:%g "$W/co")" = 1234:5678 ] || problems="$problems chown"
+    [ -d "$W/d1" ] && [ ! -e "$W/d2" ] || problems="$problems mkdir/rmdir"
+    [ ! -e "$W/un" ] || problems="$problems unlink"
+    [ "$("$FSOPS" xattr-get "$W/xa" user.color)" = blue ] || problems="$problems xattr"
+    [ "$(stat -c %s "$W/fa")" = 1048576 ] || problems="$problems fallocate"
+    # The punched range reads as zeros and no longer takes space.
+    [ "$(dd if="$W/ph" bs=4096 skip=1 count=8 2>/dev/null | tr -d '\0' | wc -c)" = 0 ] &&
+        [ "$(dd if="$W/ph" bs=4096 count=1 2>/dev/null | tr -d z | wc -c)" = 0 ] || problems="$problems punch-hole"
+    [ "$(dd if="$W/mm" bs=1 skip=5000 count=8 2>/dev/null)" = MMAPDATA ] || problems="$problems mmap"
+    grep -q "consistent" "$T/out" || problems="$problems readdir"
+    if [ -z "$problems" ]; then ok chroot-guest-to-host; else bad chroot-guest-to-host "wrong:$problems"; fi
+fi
+
+if want chroot-host-to-guest; then
+    W=$R/work/h2g
+    rm -rf "$W"
+    mkdir -p "$W"
+    echo before >"$W/edit"
+    echo 1 >"$W/gone"
+    timeout 180 "$KC" "$R" /bin/sh -c '
+        cd /work/h2g
+        cat edit; touch ready
+        n=0; while [ ! -e fromhost ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n+1)); done
+        cat fromhost
+        n=0; while [ -e gone ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n+1)); done
+        [ -e gone ] || echo GONE-SEEN
+        n=0; while [ "$(cat edit)" != after ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n+1)); done
+        cat edit
+        ls renamed-on-host' </dev/null >"$T/out" 2>"$T/err" &
+    pid=$!
+    i=0
+    while [ ! -e "$W/ready" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+    echo from-host >"$W/fromhost"
+    rm "$W/gone"
+    echo after >"$W/edit"
+    mkdir "$W/dir" && mv "$W/dir" "$W/renamed-on-host"
+    wait "$pid"
+    st=$?
+    printf 'before\nfrom-host\nGONE-SEEN\nafter\n' >"$T/want"
+    if [ "$st" = 0 ] && cmp -s "$T/want" "$T/out"; then ok chroot-host-to-guest; else bad chroot-host-to-guest "status $st"; fi
+fi
+
+if want chroot-read-only; then
+    mkdir -p "$R/work/ro/dir"
+    echo keep >"$R/work/ro/file"
+    before=$(cd "$R" && find . -exec stat -c '%n %s %a %u %Y' {} + | sort | md5sum)
+    kc --ro "$R" /bin/guest-fsops ro-check /work/ro </dev/null
+    after=$(cd "$R" && find . -exec stat -c '%n %s %a %u %Y' {} + | sort | md5sum)
+    if [ "$st" = 0 ] && grep -q "all refused" "$T/out" && [ "$before" = "$after" ]; then
+        ok chroot-read-only
+    else
+        bad chroot-read-only "status $st, tree changed: $([ "$before" = "$after" ] && echo no || echo yes)"
+    fi
+fi
+
+if want chroot-confinement; then
+    echo SECRET >"$T/secret"
+    ln -sfn "$T/secret" "$R/work/leak"
+    ln -sfn ../../../../../.. "$R/work/up"
+    kc "$R" /bin/sh -c 'cat /work/leak 2>/dev/null || echo NO-LEAK; ls /work/up/ | head -50' </dev/null
+    if [ "$st" = 0 ] && grep -q NO-LEAK "$T/out" && ! grep -q SECRET "$T/out" && grep -qx work "$T/out"; then
+        ok chroot-confinement
+    else
+        bad chroot-confinement "status $st"
+    fi
+    rm -f "$R/work/leak" "$R/work/up"
+fi
+
+if want chroot-krun-config-oci; then
+    R2=$T/root-oci
+    "$here/mkrootfs.sh" "$R2"
+    cat >"$R2/.krun_config.json" <<'JSON'
+{"ociVersion":"1.0.2","process":{"terminal":false,"user":{"uid":0,"gid":0},
+ "args":["/bin/sh","-c","echo OCI-OK A=$A; pwd; exit 4"],
+ "env":["PATH=/bin:/sbin","A=from-oci"],"cwd":"/tmp"},"hostname":"ocihost"}
+JSON
+    timeout 120 "$VMT" --root "$R2" --no-workload </dev/null >"$T/out" 2>"$T/err"
+    st=$?
+    if [ "$st" = 4 ] && grep -qx "OCI-OK A=from-oci" "$T/out" && grep -qx /tmp "$T/out"; then
+        ok chroot-krun-config-oci
+    else
+        bad chroot-krun-config-oci "status $st"
+    fi
+fi
+
+if want chroot-krun-config-docker; then
+    R3=$T/root-docker
+    "$here/mkrootfs.sh" "$R3"
+    cat >"$R3/muvm.json" <<'JSON'
+{"Config":{"Entrypoint":["/bin/sh","-c"],"Cmd":["echo DOCKER-OK B=$B; pwd; exit 5"],
+ "Env":["B=from-docker"],"WorkingDir":"/etc"}}
+JSON
+    timeout 120 "$VMT" --root "$R3" --env KRUN_CONFIG=/muvm.json </dev/null >"$T/out" 2>"$T/err"
+    st=$?
+    if [ "$st" = 5 ] && grep -qx "DOCKER-OK B=from-docker" "$T/out" && grep -qx /etc "$T/out"; then
+        ok chroot-krun-config-docker
+    else
+        bad chroot-krun-config-docker "status $st"
+    fi
+fi
+
+if want chroot-errors; then
+    kc /nonexistent/root /bin/true </dev/null
+    if [ "$st" = 125 ] && grep -q /nonexistent/root "$T/err"; then ok chroot-missing-root; else bad chroot-missing-root "status $st"; fi
+    kc "$R" /no/such/command </dev/null
+    if [ "$st" = 127 ] && grep -q /no/such/command "$T/err"; then ok chroot-missing-command; else bad chroot-missing-command "status $st"; fi
+    unshare -m sh -c "mount -t tmpfs none /dev && exec $KC $R /bin/true" </dev/null >"$T/out" 2>"$T/err"
+    st=$?
+    if [ "$st" = 125 ] && grep -q /dev/kvm "$T/err"; then ok chroot-no-kvm; else bad chroot-no-kvm "status $st"; fi
+    kc --help </dev/null
+    expect chroot-help 0 "Usage: krun-chroot"
+fi

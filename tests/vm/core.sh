@@ -1,0 +1,145 @@
+# Core VM tests (issue 3): boot through krun_set_kernel, console, CPUs,
+# memory, exit, shutdown, errors. Sourced by run-tests.sh.
+
+if want marker; then
+    vm -- /bin/echo HELLO-MARKER </dev/null
+    expect marker 0 HELLO-MARKER
+fi
+
+if want marker-hvc0; then
+    # With a terminal, hvc0 is the terminal: a marker the guest writes there reaches stdout.
+    timeout 120 "$PTY" -- "$VMT" --kernel "$K" --initrd "$RD" --cmdline "$CMD" \
+        -- /bin/sh -c 'echo HVC0-MARKER > /dev/hvc0' >"$T/out" 2>"$T/err"
+    st=$?
+    expect marker-hvc0 0 HVC0-MARKER
+fi
+
+for n in 1 2 4; do
+    want "cpus-$n" || continue
+    vm --cpus "$n" -- /bin/sh -c 'grep -c ^processor /proc/cpuinfo' </dev/null
+    expect "cpus-$n" 0 "^$n"
+done
+
+for m in 128 1024; do
+    want "mem-$m" || continue
+    vm --mem "$m" -- /bin/sh -c 'grep MemTotal /proc/meminfo' </dev/null
+    kb=$(awk '/MemTotal/ {print $2}' "$T/out")
+    lo=$((m * 1024 * 85 / 100))
+    hi=$((m * 1024 * 115 / 100))
+    if [ "$st" = 0 ] && [ -n "$kb" ] && [ "$kb" -ge "$lo" ] && [ "$kb" -le "$hi" ]; then
+        ok "mem-$m"
+    else
+        bad "mem-$m" "status $st, MemTotal '${kb:-none}' kB, expected $lo..$hi"
+    fi
+done
+
+if want stdin-pipe; then
+    printf 'first line\nsecond line\n' >"$T/in"
+    vm -- /bin/cat <"$T/in"
+    if [ "$st" = 0 ] && cmp -s "$T/in" "$T/out"; then ok stdin-pipe; else bad stdin-pipe "status $st, output differs"; fi
+fi
+
+if want stdin-tty; then
+    timeout 120 "$PTY" --wait-for READY --input "typed text
+" -- "$VMT" --kernel "$K" --initrd "$RD" --cmdline "$CMD" \
+        -- /bin/sh -c 'echo READY; read x; echo "GOT:$x"' >"$T/out" 2>"$T/err"
+    st=$?
+    expect stdin-tty 0 "GOT:typed text"
+fi
+
+if want window-size; then
+    timeout 120 "$PTY" --size 24x80 --resize 40x100 --wait-for READY -- "$VMT" --kernel "$K" \
+        --initrd "$RD" --cmdline "$CMD" \
+        -- /bin/sh -c 'stty size; echo READY; sleep 3; stty size' >"$T/out" 2>"$T/err"
+    st=$?
+    if [ "$st" = 0 ] && grep -q "^24 80" "$T/out" && grep -q "^40 100" "$T/out"; then
+        ok window-size
+    else
+        bad window-size "status $st"
+    fi
+fi
+
+if want exit-status; then
+    vm -- /bin/sh -c 'exit 7' </dev/null
+    expect exit-status 7
+fi
+
+if want reboot; then
+    vm -- /bin/true </dev/null
+    expect reboot 0
+fi
+
+if want panic; then
+    # No init can run: the kernel panics.
+    timeout 120 "$VMT" --kernel "$K" --initrd "$RD" --cmdline "$CMD rdinit=/nope init=/nope" \
+        </dev/null >"$T/out" 2>"$T/err"
+    st=$?
+    if [ "$st" != 0 ] && [ "$st" != 124 ] && grep -q "panicked" "$T/err"; then
+        ok panic
+    else
+        bad panic "status $st, expected non-zero and a message about the panic"
+    fi
+fi
+
+if want shutdown-eventfd; then
+    start=$(date +%s)
+    vm --shutdown-after 3 -- /bin/sleep 600 </dev/null
+    took=$(($(date +%s) - start))
+    # The workload gets SIGTERM and the VM ends with its status.
+    if [ "$st" = 143 ] && [ "$took" -lt 100 ]; then ok shutdown-eventfd; else bad shutdown-eventfd "status $st after ${took}s"; fi
+fi
+
+if want two-vms; then
+    vm --runs 2 -- /bin/sh -c 'exit $((VMTEST_RUN + 2))' </dev/null
+    if [ "$st" = 0 ] && grep -q "run 1: status 3" "$T/out" && grep -q "run 2: status 4" "$T/out"; then
+        ok two-vms
+    else
+        bad two-vms "status $st"
+    fi
+fi
+
+if want bzimage; then
+    timeout 120 "$VMT" --kernel "$BZ" --bzimage --initrd "$RD" --cmdline "$CMD" \
+        -- /bin/echo BZIMAGE-MARKER </dev/null >"$T/out" 2>"$T/err"
+    st=$?
+    expect bzimage 0 BZIMAGE-MARKER
+fi
+
+if want split-irqchip; then
+    vm --split-irqchip --cpus 2 -- /bin/sh -c 'grep -c ^processor /proc/cpuinfo; echo SPLIT-OK' </dev/null
+    expect split-irqchip 0 SPLIT-OK
+fi
+
+if want errors; then
+    timeout 60 "$VMT" --kernel /nonexistent/vmlinux -- /bin/true </dev/null >"$T/out" 2>"$T/err"
+    st=$?
+    if [ "$st" = 2 ] && grep -q "/nonexistent/vmlinux" "$T/err" && grep -q -- "-22" "$T/err"; then
+        ok error-missing-kernel
+    else
+        bad error-missing-kernel "status $st"
+    fi
+    timeout 60 "$VMT" --kernel "$K" --initrd /nonexistent/initrd -- /bin/true </dev/null >"$T/out" 2>"$T/err"
+    st=$?
+    if [ "$st" = 2 ] && grep -q "/nonexistent/initrd" "$T/err"; then ok error-missing-initrd; else bad error-missing-initrd "status $st"; fi
+    echo "not a kernel" >"$T/notelf"
+    timeout 60 "$VMT" --kernel "$T/notelf" -- /bin/true </dev/null >"$T/out" 2>"$T/err"
+    st=$?
+    if [ "$st" = 2 ] && grep -q "$T/notelf" "$T/err"; then ok error-not-elf; else bad error-not-elf "status $st"; fi
+    # No /dev/kvm at all, and /dev/kvm without permission.
+    unshare -m sh -c "mount -t tmpfs none /dev && exec $VMT --kernel $K --initrd $RD -- /bin/true" \
+        </dev/null >"$T/out" 2>"$T/err"
+    st=$?
+    if [ "$st" = 2 ] && grep -q "/dev/kvm" "$T/err"; then ok error-no-kvm; else bad error-no-kvm "status $st"; fi
+    old_mode=$(stat -c %a /dev/kvm)
+    chmod 0600 /dev/kvm
+    setpriv --reuid=65534 --regid=65534 --clear-groups "$VMT" --kernel "$K" --initrd "$RD" -- /bin/true \
+        </dev/null >"$T/out" 2>"$T/err"
+    st=$?
+    chmod "$old_mode" /dev/kvm
+    if [ "$st" = 2 ] && grep -q "/dev/kvm" "$T/err" && grep -qi "permission" "$T/err"; then
+        ok error-kvm-permission
+    else
+        bad error-kvm-permission "status $st"
+    fi
+fi
+
