@@ -1,0 +1,132 @@
+# virtio-blk tests (issue 5): disks, a block-device root, data that is never
+# lost, errors. Sourced by run-tests.sh (after chroot.sh, which built $R).
+
+D=$T/disks
+mkdir -p "$D"
+
+if want blk-sizes; then
+    truncate -s 64M "$D/a.img"
+    truncate -s 10M "$D/b.img"
+    kc --disk "$D/a.img" --disk "$D/b.img:ro" "$R" /bin/sh -c \
+        'cat /sys/block/vda/size /sys/block/vdb/size /sys/block/vda/ro /sys/block/vdb/ro' </dev/null
+    printf '131072\n20480\n0\n1\n' >"$T/want"
+    same blk-sizes "$T/want"
+fi
+
+if want blk-data; then
+    truncate -s 64M "$D/data.img"
+    kc --disk "$D/data.img" "$R" /bin/sh -c \
+        'echo -n GUEST-WROTE-THIS | dd of=/dev/vda bs=1 seek=1048576 conv=fsync 2>/dev/null; echo OK' </dev/null
+    got=$(dd if="$D/data.img" bs=1 skip=1048576 count=16 2>/dev/null)
+    if [ "$st" = 0 ] && [ "$got" = GUEST-WROTE-THIS ]; then ok blk-data-raw; else bad blk-data-raw "status $st, image has '$got'"; fi
+    # Through a filesystem: ext4 made on the host, written in the guest, read back on the host.
+    mke2fs -q -t ext4 -F "$D/fs.img" 32M
+    kc --disk "$D/fs.img" "$R" /bin/sh -c \
+        'mount -t ext4 /dev/vda /mnt && echo file-content > /mnt/hello && umount /mnt && echo OK' </dev/null
+    got=$(debugfs -R 'cat /hello' "$D/fs.img" 2>/dev/null)
+    if [ "$st" = 0 ] && [ "$got" = file-content ]; then ok blk-data-ext4; else bad blk-data-ext4 "status $st, file has '$got'"; fi
+fi
+
+if want blk-read-only; then
+    head -c 4M /dev/urandom >"$D/ro.img"
+    sum=$(md5sum <"$D/ro.img")
+    # The guest kernel refuses writes to a read-only disk; with that lifted
+    # (blockdev --setrw) the device itself must still refuse them.
+    kc --disk "$D/ro.img:ro" "$R" /bin/sh -c '
+        dd if=/dev/zero of=/dev/vda bs=4096 count=1 conv=fsync 2>/dev/null && echo GUEST-WRITE-OK
+        blockdev --setrw /dev/vda
+        dd if=/dev/zero of=/dev/vda bs=4096 count=1 oflag=direct 2>/dev/null && echo DEVICE-WRITE-OK
+        echo DONE' </dev/null
+    if [ "$st" = 0 ] && grep -q DONE "$T/out" && ! grep -q WRITE-OK "$T/out" &&
+        [ "$(md5sum <"$D/ro.img")" = "$sum" ]; then
+        ok blk-read-only
+    else
+        bad blk-read-only "status $st, image $([ "$(md5sum <"$D/ro.img")" = "$sum" ] && echo unchanged || echo CHANGED)"
+    fi
+fi
+
+if want blk-durability; then
+    truncate -s 16M "$D/dur.img"
+    timeout 180 "$KC" --disk "$D/dur.img" "$R" /bin/sh -c '
+        echo -n DURABLE-DATA | dd of=/dev/vda bs=4096 seek=100 conv=sync,fsync 2>/dev/null
+        echo SYNCED; sleep 300' </dev/null >"$T/out" 2>"$T/err" &
+    pid=$!
+    i=0
+    while ! grep -q SYNCED "$T/out" 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+    kill -KILL "$pid"
+    wait "$pid" 2>/dev/null
+    got=$(dd if="$D/dur.img" bs=4096 skip=100 count=1 2>/dev/null | head -c 12)
+    if [ "$got" = DURABLE-DATA ]; then ok blk-durability; else bad blk-durability "image has '$got'"; fi
+fi
+
+if want blk-discard; then
+    head -c 32M /dev/urandom >"$D/disc.img"
+    before=$(stat -c %b "$D/disc.img")
+    kc --disk "$D/disc.img" "$R" /bin/sh -c 'blkdiscard -o 0 -l 16777216 /dev/vda && echo DISCARDED' </dev/null
+    after=$(stat -c %b "$D/disc.img")
+    zeros=$(dd if="$D/disc.img" bs=1M count=16 2>/dev/null | tr -d '\0' | wc -c)
+    if [ "$st" = 0 ] && grep -q DISCARDED "$T/out" && [ "$after" -lt "$before" ] && [ "$zeros" = 0 ]; then
+        ok blk-discard
+    else
+        bad blk-discard "status $st, blocks $before -> $after, non-zero bytes $zeros"
+    fi
+fi
+
+if want blk-root; then
+    RD2=$T/blkroot
+    "$here/mkrootfs.sh" "$RD2"
+    echo from-the-image >"$RD2/marker"
+    mke2fs -q -t ext4 -d "$RD2" -F "$D/root.ext4" 64M
+    kc --root-disk "$D/root.ext4" /bin/sh -c \
+        'cat /marker; [ -e /init.krun ] || echo NO-INIT-KRUN; grep -c " /proc proc" /proc/mounts; exit 5' </dev/null
+    if [ "$st" = 5 ] && grep -qx from-the-image "$T/out" && grep -qx NO-INIT-KRUN "$T/out" &&
+        grep -qx 1 "$T/out"; then
+        ok blk-root-exit-status
+    else
+        bad blk-root-exit-status "status $st"
+    fi
+    kc --root-disk "$D/root.ext4:ext4" --disk "$D/a.img" /bin/sh -c 'cat /sys/block/vdb/size' </dev/null
+    expect blk-root-with-data-disk 0 "^131072$"
+fi
+
+if want blk-errors; then
+    kc --disk "$D/no-such.img" "$R" /bin/true </dev/null
+    if [ "$st" = 125 ] && grep -q "$D/no-such.img" "$T/err"; then ok blk-missing-image; else bad blk-missing-image "status $st"; fi
+
+    # An image that shrinks while the guest runs: reads past the new end fail, the VM goes on.
+    head -c 16M /dev/urandom >"$D/shrink.img"
+    rm -f "$R/work/truncated"
+    timeout 180 "$KC" --disk "$D/shrink.img" "$R" /bin/sh -c '
+        touch /work/ready-shrink
+        n=0; while [ ! -e /work/truncated ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n+1)); done
+        dd if=/dev/vda of=/dev/null bs=1M skip=8 count=4 iflag=direct 2>/dev/null || echo READ-ERROR-SEEN
+        dd if=/dev/vda of=/dev/null bs=1M count=1 iflag=direct 2>/dev/null && echo STILL-WORKS' \
+        </dev/null >"$T/out" 2>"$T/err" &
+    pid=$!
+    i=0
+    while [ ! -e "$R/work/ready-shrink" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+    truncate -s 4M "$D/shrink.img"
+    touch "$R/work/truncated"
+    wait "$pid"
+    st=$?
+    rm -f "$R/work/ready-shrink" "$R/work/truncated"
+    if [ "$st" = 0 ] && grep -q READ-ERROR-SEEN "$T/out" && grep -q STILL-WORKS "$T/out"; then
+        ok blk-shrunk-image
+    else
+        bad blk-shrunk-image "status $st"
+    fi
+
+    # A host filesystem that fills up: the guest sees write errors, the VM goes on.
+    mkdir -p "$D/small"
+    mount -t tmpfs -o size=8M tmpfs "$D/small"
+    truncate -s 64M "$D/small/full.img"
+    kc --disk "$D/small/full.img" "$R" /bin/sh -c '
+        dd if=/dev/zero of=/dev/vda bs=1M count=32 oflag=direct 2>/dev/null || echo WRITE-ERROR-SEEN
+        echo STILL-RUNNING' </dev/null
+    umount "$D/small"
+    if [ "$st" = 0 ] && grep -q WRITE-ERROR-SEEN "$T/out" && grep -q STILL-RUNNING "$T/out"; then
+        ok blk-host-full
+    else
+        bad blk-host-full "status $st"
+    fi
+fi
