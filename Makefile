@@ -64,7 +64,7 @@ $(B)/$(KRUN_SONAME): $(LIB_OBJS) src/libkrun.map
 	ln -sf $(KRUN_SONAME) $(B)/libkrun.so
 
 # Internal archives: tests link the library's objects directly.
-$(B)/libkrun-internal.a: $(LIB_OBJS)
+$(B)/libkrun-obj.a: $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 $(B)/libkrun-san.a: $(SAN_OBJS)
 	rm -f $@ && ar rcs $@ $^
@@ -74,7 +74,9 @@ $(B)/libkrun.pc: libkrun.pc.in
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 	    -e 's|@VERSION@|$(VERSION)|' $< > $@
 
-check: check-unit check-vm
+# Unit tests (plain and ASan/UBSan, valgrind on error paths), a short run of
+# every fuzzer, the KVM test host's own tests, then real guests in it.
+check: check-unit check-fuzz check-with-kvm check-vm
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig

@@ -256,6 +256,7 @@ int main(int argc, char **argv)
         check(krun_add_disk((uint32_t)ctx, "root", f[0], false), "--root-disk", f[0]);
         check(krun_set_root_disk_remount((uint32_t)ctx, "/dev/vda", n > 1 ? f[1] : NULL, NULL),
               "--root-disk", f[0]);
+        free(spec);
     }
     for (int i = 0; i < o.n_disks; i++) {
         char *spec = strdup(o.disks[i]), *f[3], id[32];
@@ -265,6 +266,7 @@ int main(int argc, char **argv)
             usage_error("--disk takes IMAGE or IMAGE:ro, got '%s'", o.disks[i]);
         snprintf(id, sizeof(id), "disk%d", i);
         check(krun_add_disk((uint32_t)ctx, id, f[0], ro), "--disk", f[0]);
+        free(spec);
     }
     if (root)
         check(o.read_only ? krun_add_virtiofs3((uint32_t)ctx, KRUN_FS_ROOT_TAG, root, 0, true)
@@ -282,6 +284,7 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         }
         check(krun_add_virtiofs3((uint32_t)ctx, f[1], f[0], 0, ro), "--volume", o.volumes[i]);
+        free(spec);
     }
 
     /* The command starts from our environment, plus --env. */
@@ -304,6 +307,7 @@ int main(int argc, char **argv)
         env[n++] = o.env[j];
     env[n] = NULL;
     check(krun_set_exec((uint32_t)ctx, cmd, (const char *const *)args, env), "command", cmd);
+    free(env); /* the library keeps its own copy */
     if (o.workdir)
         check(krun_set_workdir((uint32_t)ctx, o.workdir), "--workdir", o.workdir);
 

@@ -36,3 +36,15 @@ fuzz-$(1): $(B)/fuzz/fuzz_$(1) $(B)/fuzz/gen_seeds
 		$(B)/fuzz/corpus-$(1)
 endef
 $(foreach n,$(FUZZ_NAMES),$(eval $(call fuzz_rules,$(n))))
+
+# make check runs every fuzzer briefly, so that the harnesses keep building
+# and the parsers see fresh random input on every run.
+FUZZ_SMOKE_SECONDS ?= 10
+.PHONY: check-fuzz
+check-fuzz: fuzz-build
+	@set -e; for n in $(FUZZ_NAMES); do \
+		echo "== fuzz $$n ($(FUZZ_SMOKE_SECONDS) s)"; \
+		mkdir -p $(B)/fuzz/corpus-$$n; $(B)/fuzz/gen_seeds $$n $(B)/fuzz/corpus-$$n; \
+		$(B)/fuzz/fuzz_$$n -max_total_time=$(FUZZ_SMOKE_SECONDS) $(B)/fuzz/corpus-$$n \
+			2>$(B)/fuzz/$$n.log || { tail -40 $(B)/fuzz/$$n.log; exit 1; }; \
+		grep -h "^#.*DONE\|stat::number_of_executed_units" $(B)/fuzz/$$n.log | tail -1; done

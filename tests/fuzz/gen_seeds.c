@@ -101,10 +101,26 @@ static void loader_seeds(void)
     put("bzimage", img, n);
 }
 
+/* Config files in the forms crun and muvm write. */
+static void init_config_seeds(void)
+{
+    static const char oci[] =
+        "{\"ociVersion\":\"1.0.2\",\"process\":{\"user\":{\"uid\":1,\"gid\":2,"
+        "\"additionalGids\":[3]},\"args\":[\"/bin/sh\",\"-c\",\"echo \\u00fc\"],"
+        "\"env\":[\"A=1\"],\"cwd\":\"/tmp\",\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\","
+        "\"hard\":10,\"soft\":5}]},\"hostname\":\"h\",\"mounts\":[{\"destination\":"
+        "\"/tmp\",\"type\":\"tmpfs\",\"source\":\"tmpfs\",\"options\":[\"nosuid\"]}]}";
+    static const char docker[] =
+        "{\"Config\":{\"Entrypoint\":[\"/bin/sh\"],\"Cmd\":[\"-c\",\"true\"],"
+        "\"Env\":[\"B=2\"],\"WorkingDir\":\"/\",\"User\":\"1:2\"}}";
+    put("oci", oci, sizeof(oci) - 1);
+    put("docker", docker, sizeof(docker) - 1);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: %s queue|loader DIR\n", argv[0]);
+        fprintf(stderr, "usage: %s queue|loader|init_config DIR\n", argv[0]);
         return 2;
     }
     dir = argv[2];
@@ -112,5 +128,7 @@ int main(int argc, char **argv)
         queue_seeds();
     else if (strcmp(argv[1], "loader") == 0)
         loader_seeds();
+    else if (strcmp(argv[1], "init_config") == 0)
+        init_config_seeds();
     return 0;
 }

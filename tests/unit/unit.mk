@@ -3,13 +3,15 @@
 # links, so that a test depends only on the code it tests:
 #   /* SRCS: src/virtio/queue.c src/util/guest_mem.c */
 #   /* LDLIBS: -luring */            (optional)
+# "@library" in SRCS stands for the whole library's objects.
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 UNIT_SAN_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests-san/%)
 
 unit_srcs = $(shell sed -n 's|^/\* SRCS: \(.*\) \*/$$|\1|p' tests/unit/$(1).c)
 unit_ldlibs = $(shell sed -n 's|^/\* LDLIBS: \(.*\) \*/$$|\1|p' tests/unit/$(1).c)
-unit_objs = $(patsubst %.c,$(2)/%.o,$(patsubst %.S,$(2)/%.o,$(call unit_srcs,$(1))))
+unit_objs = $(patsubst @library,$(B)/libkrun-$(notdir $(2)).a,\
+	$(patsubst %.c,$(2)/%.o,$(patsubst %.S,$(2)/%.o,$(call unit_srcs,$(1)))))
 
 .SECONDEXPANSION:
 $(B)/tests/%: tests/unit/%.c tests/unit/test.h $$(call unit_objs,$$*,$(B)/obj)
@@ -22,6 +24,8 @@ $(B)/tests-san/%: tests/unit/%.c tests/unit/test.h $$(call unit_objs,$$*,$(B)/sa
 
 # Things unit tests need at run time (the kernel bundle, the library).
 UNIT_RUNTIME_DEPS += $(B)/$(KRUN_SONAME)
-check-unit: $(UNIT_BINS) $(UNIT_SAN_BINS) $(UNIT_RUNTIME_DEPS)
+check-unit: $(UNIT_BINS) $(UNIT_SAN_BINS) $(UNIT_RUNTIME_DEPS) $(B)/vmtest $(B)/krun-chroot
 	@set -e; for t in $(UNIT_BINS) $(UNIT_SAN_BINS); do \
 		echo "== $$t"; KRUN_BUILD_DIR=$(B) $$t; done
+	@echo "== tests/unit/valgrind-errors.sh"
+	B=$(B) tests/unit/valgrind-errors.sh
