@@ -4,10 +4,12 @@
 # initramfs with a guest that exits at once. Run where /dev/kvm is real KVM
 # (`make bench-boot` runs it in tools/with-kvm). Prints figures and ratios.
 #
-# Measures, per run, median of RUNS (default 7):
+# Measures, median of RUNS (default 7):
 #   - libkrun-c: host CPU and wall time from krun_start_enter to the first
 #     KVM_RUN (the library's own statistic), the whole process's wall and
 #     CPU time, and the VMM's RSS beyond guest memory;
+#   - the same for krun-chroot ROOT /bin/true (the bundled kernel mapped
+#     from libkrunfw.so.5, a busybox root on virtio-fs);
 #   - QEMU microvm (-enable-kvm, same kernel, initramfs and command line,
 #     reboot by triple fault): the whole process's wall and CPU time, RSS.
 set -eu
@@ -60,6 +62,25 @@ echo "libkrun-c (krun_set_kernel + initramfs, 1 vCPU, 128 MiB):"
 echo "  setup, krun_start_enter -> first KVM_RUN: ${k_setup_cpu} us CPU, ${k_setup_wall} us wall"
 echo "  whole process, guest exits at once:      ${k_wall} s wall, ${k_cpu} s CPU"
 echo "  RSS: ${k_rss} KiB max, of which beyond guest memory at exit: ${k_vmm} KiB"
+
+# The bundled kernel with a virtio-fs root, as crun, krunvm and muvm use it.
+ROOT=$T/root
+"$(dirname "$0")/../tests/vm/mkrootfs.sh" "$ROOT"
+: >"$T/chroot"
+: >"$T/csetup"
+: >"$T/cvmm"
+for i in $(seq "$RUNS"); do
+    run_timed "$T/chroot" "$B/krun-chroot" --log-level 3 --mem 128 "$ROOT" /bin/true
+    sed -n 's/.*stats: setup to first KVM_RUN: \([0-9]*\) us CPU, \([0-9]*\) us wall.*/\1 \2/p' \
+        "$T/stderr" >>"$T/csetup"
+    sed -n 's/.*stats: RSS \([0-9]*\) KiB, of which guest RAM \([0-9]*\) KiB, VMM \([0-9]*\) KiB.*/\3/p' \
+        "$T/stderr" >>"$T/cvmm"
+done
+echo
+echo "libkrun-c, bundled kernel and virtio-fs root (krun-chroot ROOT /bin/true, 1 vCPU, 128 MiB):"
+echo "  setup, krun_start_enter -> first KVM_RUN: $(awk '{print $1}' "$T/csetup" | median) us CPU, $(awk '{print $2}' "$T/csetup" | median) us wall"
+echo "  whole process:                           $(awk '{print $1}' "$T/chroot" | median) s wall, $(awk '{print $2 + $3}' "$T/chroot" | median) s CPU"
+echo "  RSS: $(awk '{print $4}' "$T/chroot" | median) KiB max, of which beyond guest memory at exit: $(median <"$T/cvmm") KiB"
 
 if [ -z "$QEMU" ]; then
     echo "QEMU not installed: no comparison"

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,13 @@ static void load_bundle_locked(void)
     }
     table.bundle = (struct kernel_bundle){
         .handle = h, .host = (uint8_t *)host, .load_addr = load, .entry = entry, .size = size};
+    Dl_info info;
+    struct stat st;
+    if (dladdr(host, &info) && info.dli_fname && stat(info.dli_fname, &st) == 0) {
+        snprintf(table.bundle.path, sizeof(table.bundle.path), "%s", info.dli_fname);
+        table.bundle.dev = st.st_dev;
+        table.bundle.ino = st.st_ino;
+    }
     table.bundle_ok = true;
 }
 

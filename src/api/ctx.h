@@ -7,6 +7,7 @@
 #define KRUN_API_CTX_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "api/config.h"
 
@@ -33,6 +34,10 @@ struct kernel_bundle {
     uint64_t load_addr;
     uint64_t entry;
     uint64_t size;
+    /* The library file, so that VMs can map the blob from it (dev/ino at load time). */
+    char path[4096];
+    dev_t dev;
+    ino_t ino;
 };
 
 /* The bundle, or NULL (with a logged reason) if libkrunfw.so.5 is not usable. */

@@ -5,8 +5,8 @@
 
 #define PAGE_MASK 0xfffull
 
-int initramfs_place(struct guest_mem *gm, const uint8_t *data, size_t len, uint64_t lowest,
-                    uint64_t highest_end, uint32_t max_addr, uint64_t *gpa_out)
+int initramfs_reserve(const struct guest_mem *gm, size_t len, uint64_t lowest,
+                      uint64_t highest_end, uint32_t max_addr, uint64_t *gpa_out)
 {
     if (len == 0)
         return -EINVAL;
@@ -30,12 +30,17 @@ int initramfs_place(struct guest_mem *gm, const uint8_t *data, size_t len, uint6
             found = true;
         }
     }
-    if (!found)
+    if (!found || !gm_ptr(gm, best, len))
         return -ENOMEM;
-    uint8_t *dst = gm_ptr(gm, best, len);
-    if (!dst)
-        return -ENOMEM;
-    memcpy(dst, data, len);
     *gpa_out = best;
     return 0;
+}
+
+int initramfs_place(struct guest_mem *gm, const uint8_t *data, size_t len, uint64_t lowest,
+                    uint64_t highest_end, uint32_t max_addr, uint64_t *gpa_out)
+{
+    int ret = initramfs_reserve(gm, len, lowest, highest_end, max_addr, gpa_out);
+    if (ret == 0)
+        memcpy(gm_ptr(gm, *gpa_out, len), data, len);
+    return ret;
 }

@@ -27,7 +27,7 @@
 #include "vmm/cmdline.h"
 #include "vmm/vm_setup.h"
 
-/* A whole file read into memory (kernel, initramfs), with its name for errors. */
+/* A whole file mapped into memory (kernel, initramfs), with its name for errors. */
 struct file_data {
     const char *path;
     uint8_t *data;
@@ -165,36 +165,41 @@ static int place_initrd(struct vm *vm, struct payload *p, struct x86_boot *boot,
 {
     if (!p->initrd.data)
         return 0;
-    struct strbuf rd = {0};
-    const uint8_t *data = p->initrd.data;
-    size_t len = p->initrd.len;
+    struct strbuf extra = {0};
     int ret = 0;
+    /* An extra archive starts 4-byte aligned after the user's (zeros between). */
+    size_t pad = 0;
     if (!*workload_in_file && has_workload(vm->cfg)) {
-        ret = sb_append(&rd, (const char *)p->initrd.data, p->initrd.len);
+        pad = (4 - p->initrd.len % 4) % 4;
+        ret = workload_file_build(vm->cfg, &vm->workload);
         if (!ret)
-            ret = workload_file_build(vm->cfg, &vm->workload);
+            ret = cpio_add_file(&extra, ".krun_workload", 0400, vm->workload.s, vm->workload.len);
         if (!ret)
-            ret = cpio_add_file(&rd, ".krun_workload", 0400, vm->workload.s, vm->workload.len);
-        if (!ret)
-            ret = cpio_finish(&rd);
+            ret = cpio_finish(&extra);
         if (ret) {
-            sb_free(&rd);
+            sb_free(&extra);
             return ret;
         }
-        data = (const uint8_t *)rd.s;
-        len = rd.len;
         *workload_in_file = true;
     }
+    size_t len = p->initrd.len + (extra.len ? pad + extra.len : 0);
     uint32_t max = p->image.initrd_addr_max ? p->image.initrd_addr_max : 0x7fffffff;
-    ret = initramfs_place(&vm->mem, data, len, p->image.load_end, vm->low_size, max,
-                          &boot->initrd_gpa);
-    sb_free(&rd);
+    ret = initramfs_reserve(&vm->mem, len, p->image.load_end, vm->low_size, max, &boot->initrd_gpa);
+    if (ret == 0) {
+        uint8_t *dst = gm_ptr(&vm->mem, boot->initrd_gpa, len);
+        memcpy(dst, p->initrd.data, p->initrd.len);
+        if (extra.len) {
+            memset(dst + p->initrd.len, 0, pad);
+            memcpy(dst + p->initrd.len + pad, extra.s, extra.len);
+        }
+        boot->initrd_size = len;
+    }
+    sb_free(&extra);
     if (ret) {
         log_error("initramfs %s (%zu bytes) does not fit in guest memory above the kernel",
                   p->initrd.path, p->initrd.len);
         return -EINVAL;
     }
-    boot->initrd_size = len;
     return 0;
 }
 

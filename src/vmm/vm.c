@@ -10,6 +10,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "arch/x86_64/layout.h"
@@ -187,7 +188,6 @@ static int add_memslot(struct vm *vm, uint64_t gpa, uint64_t size, void *host)
 struct phdr_search {
     uintptr_t ptr;
     uint64_t size;
-    const char *path;
     off_t offset;
     bool found;
 };
@@ -204,7 +204,6 @@ static int find_file_offset(struct dl_phdr_info *info, size_t len, void *data)
         if (s->size > ph->p_filesz - (s->ptr - start))
             return 1; /* partly bss: not all of it is in the file */
         s->offset = (off_t)(ph->p_offset + (s->ptr - start));
-        s->path = info->dlpi_name;
         s->found = true;
         return 1;
     }
@@ -214,31 +213,25 @@ static int find_file_offset(struct dl_phdr_info *info, size_t len, void *data)
 /*
  * Map the kernel bundle into the guest from libkrunfw's file, privately:
  * no copy, page cache shared with other VMs, and every VM starts from the
- * pristine image even when one process runs several VMs in a row.
+ * pristine image even when one process runs several VMs in a row. Only if
+ * the file is still the one that was loaded (same device and inode).
  */
 static bool map_bundle_from_file(const struct kernel_bundle *b, void *dst)
 {
     struct phdr_search s = {.ptr = (uintptr_t)b->host, .size = b->size};
     dl_iterate_phdr(find_file_offset, &s);
     long page = sysconf(_SC_PAGESIZE);
-    if (!s.found || !s.path || !*s.path || s.offset % page)
+    if (!s.found || !b->path[0] || s.offset % page)
         return false;
-    int fd = open(s.path, O_RDONLY | O_CLOEXEC);
+    int fd = open(b->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return false;
-    void *p = mmap(dst, b->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, s.offset);
+    struct stat st;
+    void *p = MAP_FAILED;
+    if (fstat(fd, &st) == 0 && st.st_dev == b->dev && st.st_ino == b->ino)
+        p = mmap(dst, b->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, s.offset);
     close(fd);
-    if (p == MAP_FAILED)
-        return false;
-    /* The file might have been replaced since it was loaded: check both ends. */
-    size_t probe = b->size < 65536 ? b->size : 65536;
-    if (memcmp(p, b->host, probe) != 0 ||
-        memcmp((uint8_t *)p + b->size - probe, b->host + b->size - probe, probe) != 0) {
-        mmap(dst, b->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
-             0);
-        return false;
-    }
-    return true;
+    return p != MAP_FAILED;
 }
 
 static void *map_ram(uint64_t size)

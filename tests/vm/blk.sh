@@ -47,14 +47,14 @@ fi
 
 if want blk-durability; then
     truncate -s 16M "$D/dur.img"
-    timeout 180 "$KC" --disk "$D/dur.img" "$R" /bin/sh -c '
+    "$KC" --disk "$D/dur.img" "$R" /bin/sh -c '
         echo -n DURABLE-DATA | dd of=/dev/vda bs=4096 seek=100 conv=sync,fsync 2>/dev/null
         echo SYNCED; sleep 300' </dev/null >"$T/out" 2>"$T/err" &
     pid=$!
     i=0
     while ! grep -q SYNCED "$T/out" 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
     kill -KILL "$pid"
-    wait "$pid" 2>/dev/null
+    watch "$pid" 30
     got=$(dd if="$D/dur.img" bs=4096 skip=100 count=1 2>/dev/null | head -c 12)
     if [ "$got" = DURABLE-DATA ]; then ok blk-durability; else bad blk-durability "image has '$got'"; fi
 fi
@@ -96,7 +96,7 @@ if want blk-errors; then
     # An image that shrinks while the guest runs: reads past the new end fail, the VM goes on.
     head -c 16M /dev/urandom >"$D/shrink.img"
     rm -f "$R/work/truncated"
-    timeout 180 "$KC" --disk "$D/shrink.img" "$R" /bin/sh -c '
+    "$KC" --disk "$D/shrink.img" "$R" /bin/sh -c '
         touch /work/ready-shrink
         n=0; while [ ! -e /work/truncated ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n+1)); done
         dd if=/dev/vda of=/dev/null bs=1M skip=8 count=4 iflag=direct 2>/dev/null || echo READ-ERROR-SEEN
@@ -107,7 +107,7 @@ if want blk-errors; then
     while [ ! -e "$R/work/ready-shrink" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
     truncate -s 4M "$D/shrink.img"
     touch "$R/work/truncated"
-    wait "$pid"
+    watch "$pid" 180
     st=$?
     rm -f "$R/work/ready-shrink" "$R/work/truncated"
     if [ "$st" = 0 ] && grep -q READ-ERROR-SEEN "$T/out" && grep -q STILL-WORKS "$T/out"; then

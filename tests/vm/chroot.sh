@@ -8,8 +8,12 @@ mkdir -p "$R/work"
 
 # kc ARGS...: run krun-chroot; sets $st, output in $T/out and $T/err.
 kc() {
-    timeout 180 "$KC" "$@" >"$T/out" 2>"$T/err"
-    st=$?
+    guarded 180 "$KC" "$@"
+}
+
+# vmr ARGS...: vmtest on the bundled kernel with root $R; sets $st.
+vmr() {
+    guarded 120 "$VMT" --root "$R" "$@" </dev/null
 }
 
 # same NAME EXPECTED-FILE: stdout must equal the file exactly.
@@ -41,10 +45,10 @@ if want chroot-init-statuses; then
     # 127 and 126 come from the guest init (krun-chroot's own check is bypassed by vmtest).
     printf 'echo hi\n' >"$R/notexec"
     chmod 0644 "$R/notexec"
-    timeout 120 "$VMT" --root "$R" -- /no/such/program </dev/null >"$T/out" 2>"$T/err"
-    st127=$?
-    timeout 120 "$VMT" --root "$R" -- /notexec </dev/null >"$T/out" 2>"$T/err"
-    st126=$?
+    vmr -- /no/such/program
+    st127=$st
+    vmr -- /notexec
+    st126=$st
     if [ "$st127" = 127 ] && [ "$st126" = 126 ]; then ok chroot-init-statuses; else bad chroot-init-statuses "got $st127 and $st126"; fi
     rm -f "$R/notexec"
 fi
@@ -52,13 +56,13 @@ fi
 # Signals sent to the VMM process reach the workload.
 for sig in TERM HUP INT; do
     want "chroot-signal-$sig" || continue
-    timeout 180 "$KC" "$R" /bin/sh -c "trap 'echo GOT-$sig; exit 7' $sig; echo READY; while :; do sleep 1; done" \
+    "$KC" "$R" /bin/sh -c "trap 'echo GOT-$sig; exit 7' $sig; echo READY; while :; do sleep 1; done" \
         </dev/null >"$T/out" 2>"$T/err" &
     pid=$!
     i=0
     while ! grep -q READY "$T/out" 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
     kill -"$sig" "$pid"
-    wait "$pid"
+    watch "$pid" 120
     st=$?
     expect "chroot-signal-$sig" 7 "GOT-$sig"
 done
@@ -91,9 +95,7 @@ if want chroot-workdir; then
 fi
 
 if want chroot-rlimits; then
-    timeout 120 "$VMT" --root "$R" --rlimit 7=123:456 -- /bin/sh -c 'ulimit -n; ulimit -Hn' \
-        </dev/null >"$T/out" 2>"$T/err"
-    st=$?
+    guarded 120 "$VMT" --root "$R" --rlimit 7=123:456 -- /bin/sh -c 'ulimit -n; ulimit -Hn' </dev/null
     printf '123\n456\n' >"$T/want"
     same chroot-rlimits "$T/want"
 fi
@@ -107,8 +109,8 @@ if want chroot-uid; then
 fi
 
 if want chroot-pipes; then
-    printf 'cherry\napple\nbanana\n' | timeout 180 "$KC" "$R" /bin/sort >"$T/out" 2>"$T/err"
-    st=$?
+    printf 'cherry\napple\nbanana\n' >"$T/fruit"
+    guarded 180 "$KC" "$R" /bin/sort <"$T/fruit"
     printf 'apple\nbanana\ncherry\n' >"$T/want"
     same chroot-pipe-in "$T/want"
     head -c 1048576 /dev/urandom >"$T/big"
@@ -125,9 +127,8 @@ if want chroot-pipes; then
 fi
 
 if want chroot-tty; then
-    timeout 180 "$PTY" --wait-for READY --input "$(printf '\003')" -- "$KC" "$R" /bin/sh -c \
-        'trap "echo GOT-INT; exit 9" INT; test -t 0 && test -t 1 && echo ON-A-TTY; echo READY; sleep 60' >"$T/out" 2>"$T/err"
-    st=$?
+    guarded 180 "$PTY" --wait-for READY --input "$(printf '\003')" -- "$KC" "$R" /bin/sh -c \
+        'trap "echo GOT-INT; exit 9" INT; test -t 0 && test -t 1 && echo ON-A-TTY; echo READY; sleep 60'
     if [ "$st" = 9 ] && grep -q GOT-INT "$T/out" && grep -q ON-A-TTY "$T/out"; then
         ok chroot-tty-ctrl-c
     else
@@ -136,9 +137,7 @@ if want chroot-tty; then
 fi
 
 if want chroot-console-output; then
-    timeout 120 "$VMT" --root "$R" --console-output "$T/console" -- /bin/echo TO-FILE </dev/null \
-        >"$T/out" 2>"$T/err"
-    st=$?
+    vmr --console-output "$T/console" -- /bin/echo TO-FILE
     if [ "$st" = 0 ] && grep -q TO-FILE "$T/console" && ! grep -q TO-FILE "$T/out"; then
         ok chroot-console-output
     else
@@ -196,7 +195,7 @@ if want chroot-host-to-guest; then
     mkdir -p "$W"
     echo before >"$W/edit"
     echo 1 >"$W/gone"
-    timeout 180 "$KC" "$R" /bin/sh -c '
+    "$KC" "$R" /bin/sh -c '
         cd /work/h2g
         cat edit; touch ready
         n=0; while [ ! -e fromhost ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n+1)); done
@@ -213,7 +212,7 @@ if want chroot-host-to-guest; then
     rm "$W/gone"
     echo after >"$W/edit"
     mkdir "$W/dir" && mv "$W/dir" "$W/renamed-on-host"
-    wait "$pid"
+    watch "$pid" 180
     st=$?
     printf 'before\nfrom-host\nGONE-SEEN\nafter\n' >"$T/want"
     if [ "$st" = 0 ] && cmp -s "$T/want" "$T/out"; then ok chroot-host-to-guest; else bad chroot-host-to-guest "status $st"; fi
@@ -253,8 +252,7 @@ if want chroot-krun-config-oci; then
  "args":["/bin/sh","-c","echo OCI-OK A=$A; pwd; exit 4"],
  "env":["PATH=/bin:/sbin","A=from-oci"],"cwd":"/tmp"},"hostname":"ocihost"}
 JSON
-    timeout 120 "$VMT" --root "$R2" --no-workload </dev/null >"$T/out" 2>"$T/err"
-    st=$?
+    guarded 120 "$VMT" --root "$R2" --no-workload </dev/null
     if [ "$st" = 4 ] && grep -qx "OCI-OK A=from-oci" "$T/out" && grep -qx /tmp "$T/out"; then
         ok chroot-krun-config-oci
     else
@@ -269,8 +267,7 @@ if want chroot-krun-config-docker; then
 {"Config":{"Entrypoint":["/bin/sh","-c"],"Cmd":["echo DOCKER-OK B=$B; pwd; exit 5"],
  "Env":["B=from-docker"],"WorkingDir":"/etc"}}
 JSON
-    timeout 120 "$VMT" --root "$R3" --env KRUN_CONFIG=/muvm.json </dev/null >"$T/out" 2>"$T/err"
-    st=$?
+    guarded 120 "$VMT" --root "$R3" --env KRUN_CONFIG=/muvm.json </dev/null
     if [ "$st" = 5 ] && grep -qx "DOCKER-OK B=from-docker" "$T/out" && grep -qx /etc "$T/out"; then
         ok chroot-krun-config-docker
     else
@@ -288,4 +285,89 @@ if want chroot-errors; then
     if [ "$st" = 125 ] && grep -q /dev/kvm "$T/err"; then ok chroot-no-kvm; else bad chroot-no-kvm "status $st"; fi
     kc --help </dev/null
     expect chroot-help 0 "Usage: krun-chroot"
+fi
+
+# --- The rest of the API through real guests -----------------------------
+
+
+if want api-volume; then
+    mkdir -p "$T/vol" "$T/volro"
+    echo from-host >"$T/vol/file"
+    echo ro-file >"$T/volro/file"
+    kc --volume "$T/vol:data" --volume "$T/volro:rodata:ro" "$R" /bin/sh -c '
+        mkdir -p /mnt/v /mnt/r
+        mount -t virtiofs data /mnt/v && mount -t virtiofs rodata /mnt/r
+        cat /mnt/v/file /mnt/r/file
+        echo from-guest > /mnt/v/new
+        echo x > /mnt/r/new 2>/dev/null || echo RO-REFUSED' </dev/null
+    if [ "$st" = 0 ] && grep -qx from-host "$T/out" && grep -qx ro-file "$T/out" &&
+        grep -qx RO-REFUSED "$T/out" && [ "$(cat "$T/vol/new")" = from-guest ] && [ ! -e "$T/volro/new" ]; then
+        ok api-volume
+    else
+        bad api-volume "status $st"
+    fi
+fi
+
+if want api-own-init; then
+    # krun_disable_implicit_init + krun_get_default_init + overlay file and directory.
+    vmr --own-init -- /bin/sh -c '[ -d /overlay-dir ] && echo OVERLAY-DIR; [ -e /init.krun ] || echo ONE-SHOT-GONE'
+    if [ "$st" = 0 ] && grep -qx OVERLAY-DIR "$T/out" && grep -qx ONE-SHOT-GONE "$T/out"; then
+        ok api-own-init
+    else
+        bad api-own-init "status $st"
+    fi
+fi
+
+if want api-no-implicit-console; then
+    # No console at all: the status still arrives, through the virtio-fs ioctl (upstream's channel).
+    vmr --no-implicit-console -- /bin/sh -c 'exit 6'
+    expect api-no-implicit-console 6
+fi
+
+if want api-console-default; then
+    vmr --no-implicit-console --console-default "$T/console2" -- /bin/sh -c 'echo VIA-CONSOLE-DEFAULT'
+    if [ "$st" = 0 ] && grep -q VIA-CONSOLE-DEFAULT "$T/console2"; then ok api-console-default; else bad api-console-default "status $st"; fi
+fi
+
+if want api-multiport; then
+    vmr --port myport="$T/port" -- /bin/sh -c '
+        for p in /sys/class/virtio-ports/*; do
+            [ "$(cat $p/name)" = myport ] && echo PORT-DATA > /dev/${p##*/}
+        done; echo DONE'
+    if [ "$st" = 0 ] && grep -qx PORT-DATA "$T/port"; then ok api-multiport; else bad api-multiport "status $st"; fi
+fi
+
+if want api-serial-kernel-console; then
+    vmr --serial --kernel-console ttyS0 -- /bin/sh -c 'cat /proc/cmdline; echo SERIAL-OUT > /dev/ttyS0'
+    if [ "$st" = 0 ] && grep -q "console=ttyS0" "$T/out" && ! grep -q "console=hvc0" "$T/out" &&
+        grep -q SERIAL-OUT "$T/err"; then
+        ok api-serial-kernel-console
+    else
+        bad api-serial-kernel-console "status $st"
+    fi
+fi
+
+if want api-nested-virt; then
+    vmr --nested -- /bin/sh -c 'grep -c -w "svm\|vmx" /proc/cpuinfo'
+    with=$(head -1 "$T/out")
+    vmr -- /bin/sh -c 'grep -c -w "svm\|vmx" /proc/cpuinfo'
+    without=$(head -1 "$T/out")
+    nested=$(cat /sys/module/kvm_amd/parameters/nested /sys/module/kvm_intel/parameters/nested 2>/dev/null | head -1)
+    case "$nested" in 1 | Y) ;; *) with=skip ;; esac
+    if [ "$without" = 0 ] && { [ "$with" = skip ] || [ "${with:-0}" -ge 1 ]; }; then
+        ok "api-nested-virt (host nested=$nested, guest cpus with svm/vmx: $with)"
+    else
+        bad api-nested-virt "with $with, without $without"
+    fi
+fi
+
+if want api-setuid; then
+    # The VMM drops to uid/gid 65534 once the VM is built: without CAP_SETUID
+    # the files the guest creates belong to that user.
+    chmod 0777 "$R/work"
+    vmr --uid 65534 --gid 65534 -- /bin/sh -c 'touch /work/made-by-guest; echo DONE'
+    owner=$(stat -c %u:%g "$R/work/made-by-guest" 2>/dev/null)
+    rm -f "$R/work/made-by-guest"
+    chmod 0755 "$R/work"
+    if [ "$st" = 0 ] && [ "$owner" = 65534:65534 ]; then ok api-setuid; else bad api-setuid "status $st, owner $owner"; fi
 fi

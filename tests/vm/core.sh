@@ -8,9 +8,8 @@ fi
 
 if want marker-hvc0; then
     # With a terminal, hvc0 is the terminal: a marker the guest writes there reaches stdout.
-    timeout 120 "$PTY" -- "$VMT" --kernel "$K" --initrd "$RD" --cmdline "$CMD" \
-        -- /bin/sh -c 'echo HVC0-MARKER > /dev/hvc0' >"$T/out" 2>"$T/err"
-    st=$?
+    guarded 120 "$PTY" -- "$VMT" --kernel "$K" --initrd "$RD" --cmdline "$CMD" \
+        -- /bin/sh -c 'echo HVC0-MARKER > /dev/hvc0'
     expect marker-hvc0 0 HVC0-MARKER
 fi
 
@@ -40,18 +39,16 @@ if want stdin-pipe; then
 fi
 
 if want stdin-tty; then
-    timeout 120 "$PTY" --wait-for READY --input "typed text
+    guarded 120 "$PTY" --wait-for READY --input "typed text
 " -- "$VMT" --kernel "$K" --initrd "$RD" --cmdline "$CMD" \
-        -- /bin/sh -c 'echo READY; read x; echo "GOT:$x"' >"$T/out" 2>"$T/err"
-    st=$?
+        -- /bin/sh -c 'echo READY; read x; echo "GOT:$x"'
     expect stdin-tty 0 "GOT:typed text"
 fi
 
 if want window-size; then
-    timeout 120 "$PTY" --size 24x80 --resize 40x100 --wait-for READY -- "$VMT" --kernel "$K" \
+    guarded 120 "$PTY" --size 24x80 --resize 40x100 --wait-for READY -- "$VMT" --kernel "$K" \
         --initrd "$RD" --cmdline "$CMD" \
-        -- /bin/sh -c 'stty size; echo READY; sleep 3; stty size' >"$T/out" 2>"$T/err"
-    st=$?
+        -- /bin/sh -c 'stty size; echo READY; sleep 3; stty size'
     if [ "$st" = 0 ] && grep -q "^24 80" "$T/out" && grep -q "^40 100" "$T/out"; then
         ok window-size
     else
@@ -71,9 +68,8 @@ fi
 
 if want panic; then
     # No init can run: the kernel panics.
-    timeout 120 "$VMT" --kernel "$K" --initrd "$RD" --cmdline "$CMD rdinit=/nope init=/nope" \
-        </dev/null >"$T/out" 2>"$T/err"
-    st=$?
+    guarded 120 "$VMT" --kernel "$K" --initrd "$RD" --cmdline "$CMD rdinit=/nope init=/nope" \
+        </dev/null
     if [ "$st" != 0 ] && [ "$st" != 124 ] && grep -q "panicked" "$T/err"; then
         ok panic
     else
@@ -99,9 +95,8 @@ if want two-vms; then
 fi
 
 if want bzimage; then
-    timeout 120 "$VMT" --kernel "$BZ" --bzimage --initrd "$RD" --cmdline "$CMD" \
-        -- /bin/echo BZIMAGE-MARKER </dev/null >"$T/out" 2>"$T/err"
-    st=$?
+    guarded 120 "$VMT" --kernel "$BZ" --bzimage --initrd "$RD" --cmdline "$CMD" \
+        -- /bin/echo BZIMAGE-MARKER </dev/null
     expect bzimage 0 BZIMAGE-MARKER
 fi
 
@@ -111,19 +106,16 @@ if want split-irqchip; then
 fi
 
 if want errors; then
-    timeout 60 "$VMT" --kernel /nonexistent/vmlinux -- /bin/true </dev/null >"$T/out" 2>"$T/err"
-    st=$?
+    guarded 60 "$VMT" --kernel /nonexistent/vmlinux -- /bin/true </dev/null
     if [ "$st" = 2 ] && grep -q "/nonexistent/vmlinux" "$T/err" && grep -q -- "-22" "$T/err"; then
         ok error-missing-kernel
     else
         bad error-missing-kernel "status $st"
     fi
-    timeout 60 "$VMT" --kernel "$K" --initrd /nonexistent/initrd -- /bin/true </dev/null >"$T/out" 2>"$T/err"
-    st=$?
+    guarded 60 "$VMT" --kernel "$K" --initrd /nonexistent/initrd -- /bin/true </dev/null
     if [ "$st" = 2 ] && grep -q "/nonexistent/initrd" "$T/err"; then ok error-missing-initrd; else bad error-missing-initrd "status $st"; fi
     echo "not a kernel" >"$T/notelf"
-    timeout 60 "$VMT" --kernel "$T/notelf" -- /bin/true </dev/null >"$T/out" 2>"$T/err"
-    st=$?
+    guarded 60 "$VMT" --kernel "$T/notelf" -- /bin/true </dev/null
     if [ "$st" = 2 ] && grep -q "$T/notelf" "$T/err"; then ok error-not-elf; else bad error-not-elf "status $st"; fi
     # No /dev/kvm at all, and /dev/kvm without permission.
     unshare -m sh -c "mount -t tmpfs none /dev && exec $VMT --kernel $K --initrd $RD -- /bin/true" \

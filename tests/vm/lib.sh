@@ -11,10 +11,49 @@ bad() {
 }
 want() { case "$1" in *"$pattern"*) return 0 ;; esac; return 1; }
 
+# diagnose PID: what every thread of a stuck VMM process is doing (to stderr).
+diagnose() {
+    echo "---- stuck process $1: $(tr '\0' ' ' </proc/"$1"/cmdline 2>/dev/null)" >&2
+    for _dt in /proc/"$1"/task/*; do
+        echo "thread ${_dt##*/} $(cat "$_dt/comm" 2>/dev/null) state=$(awk '/^State/ {print $2}' "$_dt/status" 2>/dev/null) wchan=$(cat "$_dt/wchan" 2>/dev/null)" >&2
+        sed 's/^/    /' "$_dt/stack" 2>/dev/null | head -8 >&2
+    done
+}
+
+# watch PID SECONDS: wait for a background command; past the deadline,
+# diagnose every VMM process under it, kill them and return 124.
+# (Helpers use _-prefixed names: shell variables are global.)
+watch() {
+    _wn=0
+    while kill -0 "$1" 2>/dev/null; do
+        if [ "$_wn" -ge $(($2 * 10)) ]; then
+            for _wp in $(pgrep -f "$VMT|$KC"); do diagnose "$_wp"; done
+            pkill -KILL -f "$VMT|$KC"
+            kill -KILL "$1" 2>/dev/null
+            wait "$1" 2>/dev/null
+            return 124
+        fi
+        sleep 0.1
+        _wn=$((_wn + 1))
+    done
+    wait "$1"
+}
+
+# guarded SECONDS CMD...: run CMD (output in $T/out, $T/err) under watch; sets $st.
+# (A background command would get /dev/null as stdin: pass ours through fd 9.)
+guarded() {
+    _gsecs=$1
+    shift
+    exec 9<&0
+    "$@" <&9 >"$T/out" 2>"$T/err" &
+    exec 9<&-
+    watch $! "$_gsecs"
+    st=$?
+}
+
 # vm ARGS...: run vmtest on the ELF kernel and test initramfs; sets $st.
 vm() {
-    timeout 120 "$VMT" --kernel "$K" --initrd "$RD" --cmdline "$CMD" "$@" >"$T/out" 2>"$T/err"
-    st=$?
+    guarded 120 "$VMT" --kernel "$K" --initrd "$RD" --cmdline "$CMD" "$@"
 }
 
 # expect NAME STATUS [GREP-PATTERN]: check $st and that stdout matches.

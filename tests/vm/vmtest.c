@@ -20,9 +20,21 @@
  *     --rlimit ID=CUR:MAX         krun_set_rlimits (repeatable)
  *     --no-workload               neither krun_set_exec nor krun_set_env (as crun does:
  *                                 the guest reads /.krun_config.json)
+ *     --nested                    krun_set_nested_virt(true)
+ *     --no-implicit-console       krun_disable_implicit_console
+ *     --own-init                  krun_disable_implicit_init, then serve the default init
+ *                                 (krun_get_default_init) as a one-shot overlay file, and
+ *                                 add an overlay directory /overlay-dir
+ *     --kernel-console ID         krun_set_kernel_console
+ *     --uid N --gid N             krun_setuid / krun_setgid
+ *     --console-default FILE      krun_add_virtio_console_default(-1, FILE, -1)
+ *     --port NAME=FILE            a multiport console (krun_add_virtio_console_multiport)
+ *                                 with an output port NAME written to FILE
+ *                                 (krun_add_console_port_inout)
  *   Without --runs, krun_start_enter ends the process with the guest's status.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +46,9 @@
 struct opts {
     int cpus, mem;
     const char *kernel, *initrd, *cmdline, *root, *workdir, *console_output;
-    bool bzimage, split, serial, no_workload;
+    bool bzimage, split, serial, no_workload, nested, no_console, own_init;
+    const char *kernel_console, *console_default, *port;
+    int uid, gid;
     const char *rlimits[64];
     int n_rlimits;
     int shutdown_after;
@@ -83,8 +97,48 @@ static int configure(const struct opts *o, int run)
         TRY(krun_set_kernel((uint32_t)ctx, o->kernel,
                             o->bzimage ? KRUN_KERNEL_FORMAT_BZIMAGE : KRUN_KERNEL_FORMAT_ELF,
                             o->initrd, o->cmdline));
+    if (o->own_init)
+        TRY(krun_disable_implicit_init((uint32_t)ctx));
     if (o->root)
         TRY(krun_set_root((uint32_t)ctx, o->root));
+    if (o->own_init) {
+        const uint8_t *init;
+        size_t len;
+        TRY(krun_get_default_init(&init, &len));
+        TRY(krun_fs_add_overlay_file((uint32_t)ctx, KRUN_FS_ROOT_TAG, "init.krun", init, len,
+                                     0100755, true));
+        TRY(krun_fs_add_overlay_dir((uint32_t)ctx, KRUN_FS_ROOT_TAG, "overlay-dir", 040755));
+    }
+    if (o->nested)
+        TRY(krun_set_nested_virt((uint32_t)ctx, true));
+    if (o->no_console)
+        TRY(krun_disable_implicit_console((uint32_t)ctx));
+    if (o->kernel_console)
+        TRY(krun_set_kernel_console((uint32_t)ctx, o->kernel_console));
+    if (o->uid >= 0)
+        TRY(krun_setuid((uint32_t)ctx, (uid_t)o->uid));
+    if (o->gid >= 0)
+        TRY(krun_setgid((uint32_t)ctx, (gid_t)o->gid));
+    if (o->console_default) {
+        int fd = open(o->console_default, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0)
+            die("open --console-default file", -errno);
+        TRY(krun_add_virtio_console_default((uint32_t)ctx, -1, fd, -1));
+    }
+    if (o->port) {
+        const char *eq = strchr(o->port, '=');
+        if (!eq)
+            die("--port needs NAME=FILE", -EINVAL);
+        char name[64];
+        snprintf(name, sizeof(name), "%.*s", (int)(eq - o->port), o->port);
+        int fd = open(eq + 1, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0)
+            die("open --port file", -errno);
+        int id = krun_add_virtio_console_multiport((uint32_t)ctx);
+        if (id < 0)
+            die("krun_add_virtio_console_multiport", id);
+        TRY(krun_add_console_port_inout((uint32_t)ctx, (uint32_t)id, name, -1, fd));
+    }
     if (o->split)
         TRY(krun_split_irqchip((uint32_t)ctx, true));
     if (o->serial)
@@ -128,7 +182,7 @@ static int configure(const struct opts *o, int run)
 
 int main(int argc, char **argv)
 {
-    struct opts o = {.cpus = 1, .mem = 128, .log_level = -1};
+    struct opts o = {.cpus = 1, .mem = 128, .log_level = -1, .uid = -1, .gid = -1};
     int i = 1;
     for (; i < argc; i++) {
         const char *a = argv[i];
@@ -139,6 +193,18 @@ int main(int argc, char **argv)
         }
         if (strcmp(a, "--bzimage") == 0) {
             o.bzimage = true;
+            continue;
+        }
+        if (strcmp(a, "--nested") == 0) {
+            o.nested = true;
+            continue;
+        }
+        if (strcmp(a, "--no-implicit-console") == 0) {
+            o.no_console = true;
+            continue;
+        }
+        if (strcmp(a, "--own-init") == 0) {
+            o.own_init = true;
             continue;
         }
         if (strcmp(a, "--no-workload") == 0) {
@@ -176,6 +242,16 @@ int main(int argc, char **argv)
             o.console_output = v;
         else if (strcmp(a, "--env") == 0 && o.n_env < 256)
             o.env[o.n_env++] = v;
+        else if (strcmp(a, "--kernel-console") == 0)
+            o.kernel_console = v;
+        else if (strcmp(a, "--uid") == 0)
+            o.uid = atoi(v);
+        else if (strcmp(a, "--gid") == 0)
+            o.gid = atoi(v);
+        else if (strcmp(a, "--console-default") == 0)
+            o.console_default = v;
+        else if (strcmp(a, "--port") == 0)
+            o.port = v;
         else if (strcmp(a, "--rlimit") == 0 && o.n_rlimits < 63)
             o.rlimits[o.n_rlimits++] = v;
         else if (strcmp(a, "--shutdown-after") == 0)

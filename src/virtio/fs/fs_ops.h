@@ -35,6 +35,8 @@ struct fs_ctx {
 struct fs_entry {
     uint64_t nodeid;
     struct stat attr;
+    /* Not to be cached by the guest: each use is a new LOOKUP (one-shot entries). */
+    bool uncached;
 };
 
 /* SETATTR: valid holds FUSE's FATTR_* bits. */

@@ -42,8 +42,8 @@ void fuse_fill_entry(struct fuse_entry_out *o, const struct fs_entry *e)
     if (!e || e->nodeid == 0)
         return;
     o->nodeid = e->nodeid;
-    o->entry_valid = FUSE_TIMEOUT_SEC;
-    o->attr_valid = FUSE_TIMEOUT_SEC;
+    o->entry_valid = e->uncached ? 0 : FUSE_TIMEOUT_SEC;
+    o->attr_valid = e->uncached ? 0 : FUSE_TIMEOUT_SEC;
     fuse_fill_attr(&o->attr, &e->attr);
 }
 

@@ -199,7 +199,7 @@ static size_t do_lookup(struct req *r)
     int ret = take_name(r, &name);
     if (ret < 0)
         return reply_err(r, ret);
-    struct fs_entry e;
+    struct fs_entry e = {0};
     ret = OPS->lookup(FS, CTX, NODE, name, &e);
     return ret < 0 ? reply_err(r, ret) : reply_entry(r, &e);
 }
@@ -286,7 +286,7 @@ static size_t do_symlink(struct req *r)
         return reply_err(r, -ENOENT);
     if (tlen >= PATH_LEN_MAX)
         return reply_err(r, -ENAMETOOLONG);
-    struct fs_entry e;
+    struct fs_entry e = {0};
     ret = OPS->symlink(FS, CTX, NODE, name, target, &e);
     return ret < 0 ? reply_err(r, ret) : reply_entry(r, &e);
 }
@@ -299,7 +299,7 @@ static size_t do_mknod(struct req *r)
     int ret = take_name(r, &name);
     if (ret < 0)
         return reply_err(r, ret);
-    struct fs_entry e;
+    struct fs_entry e = {0};
     ret = OPS->mknod(FS, CTX, NODE, name, in.mode, in.rdev, &e);
     return ret < 0 ? reply_err(r, ret) : reply_entry(r, &e);
 }
@@ -312,7 +312,7 @@ static size_t do_mkdir(struct req *r)
     int ret = take_name(r, &name);
     if (ret < 0)
         return reply_err(r, ret);
-    struct fs_entry e;
+    struct fs_entry e = {0};
     ret = OPS->mkdir(FS, CTX, NODE, name, in.mode, &e);
     return ret < 0 ? reply_err(r, ret) : reply_entry(r, &e);
 }
@@ -368,7 +368,7 @@ static size_t do_link(struct req *r)
     int ret = take_name(r, &name);
     if (ret < 0)
         return reply_err(r, ret);
-    struct fs_entry e;
+    struct fs_entry e = {0};
     ret = OPS->link(FS, CTX, in.oldnodeid, NODE, name, &e);
     return ret < 0 ? reply_err(r, ret) : reply_entry(r, &e);
 }
@@ -401,7 +401,7 @@ static size_t do_create(struct req *r)
     int ret = take_name(r, &name);
     if (ret < 0)
         return reply_err(r, ret);
-    struct fs_entry e;
+    struct fs_entry e = {0};
     uint64_t fh = 0;
     uint32_t oflags = 0;
     ret = OPS->create(FS, CTX, NODE, name, in.mode, in.flags, &e, &fh, &oflags);

@@ -101,6 +101,8 @@ static int ventry(const struct overlay *o, size_t i, struct fs_entry *e)
 {
     e->nodeid = i == 0 ? FUSE_ROOT_ID : VBIT | i;
     vattr(o, i, &e->attr);
+    /* A one-shot entry must not outlive its lookup in the guest's dentry cache. */
+    e->uncached = o->nodes[i].one_shot;
     return 0;
 }
 

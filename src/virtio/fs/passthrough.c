@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/fuse.h>
@@ -33,9 +34,22 @@ struct passthrough {
     struct pt_table t;
     int proc_fd; /* /proc/self/fd: reopens our O_PATH fds */
     bool read_only;
-    bool switch_creds;
+    /* Whether creating operations take the guest's uid/gid: decided at the
+     * first request, because the VMM may drop privileges (krun_setuid) after
+     * the device was created. -1 until then. */
+    atomic_int switch_creds;
     bool use_openat2;
 };
+
+static bool may_switch_creds(struct passthrough *fs)
+{
+    int v = atomic_load(&fs->switch_creds);
+    if (v < 0) {
+        v = fs_creds_can_switch();
+        atomic_store(&fs->switch_creds, v);
+    }
+    return v;
+}
 
 /* "N" for fd N, as a name inside /proc/self/fd. */
 struct fd_name {
@@ -311,7 +325,7 @@ static int make(struct passthrough *fs, const struct fs_ctx *c, uint64_t parent,
     if (ret < 0)
         return ret;
     struct fs_creds_saved saved = {0};
-    if (fs->switch_creds)
+    if (may_switch_creds(fs))
         ret = fs_creds_switch(c->uid, c->gid, &saved);
     if (ret == 0) {
         int r;
@@ -534,7 +548,7 @@ static int pt_create(void *opaque, const struct fs_ctx *c, uint64_t parent, cons
         return ret;
     /* Always exclusive: an existing name must not be opened before its type is checked. */
     struct fs_creds_saved saved = {0};
-    int fd = fs->switch_creds ? fs_creds_switch(c->uid, c->gid, &saved) : 0;
+    int fd = may_switch_creds(fs) ? fs_creds_switch(c->uid, c->gid, &saved) : 0;
     if (fd == 0) {
         fd = open_child(fs, p->fd, name, hflags | O_CREAT | O_EXCL, mode & 07777);
         fs_creds_restore(&saved);
@@ -1071,7 +1085,7 @@ int passthrough_new(const char *path, bool read_only, struct passthrough **out, 
     }
     fs->proc_fd = proc;
     fs->read_only = read_only;
-    fs->switch_creds = fs_creds_can_switch();
+    atomic_init(&fs->switch_creds, -1);
     fs->use_openat2 = probe_openat2(root);
     *out = fs;
     return 0;
