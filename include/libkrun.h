@@ -29,16 +29,16 @@ extern "C" {
 
 #define KRUN_LOG_TARGET_DEFAULT -1
 
-#define KRUN_LOG_LEVEL_OFF 0
+#define KRUN_LOG_LEVEL_OFF   0
 #define KRUN_LOG_LEVEL_ERROR 1
-#define KRUN_LOG_LEVEL_WARN 2
-#define KRUN_LOG_LEVEL_INFO 3
+#define KRUN_LOG_LEVEL_WARN  2
+#define KRUN_LOG_LEVEL_INFO  3
 #define KRUN_LOG_LEVEL_DEBUG 4
 #define KRUN_LOG_LEVEL_TRACE 5
 
-#define KRUN_LOG_STYLE_AUTO 0
+#define KRUN_LOG_STYLE_AUTO   0
 #define KRUN_LOG_STYLE_ALWAYS 1
-#define KRUN_LOG_STYLE_NEVER 2
+#define KRUN_LOG_STYLE_NEVER  2
 
 #define KRUN_LOG_OPTION_NO_ENV 1
 
@@ -89,7 +89,7 @@ int32_t krun_set_data_disk(uint32_t ctx_id, const char *disk_path);
 int32_t krun_add_disk(uint32_t ctx_id, const char *block_id, const char *disk_path, bool read_only);
 
 /* Disk image formats. */
-#define KRUN_DISK_FORMAT_RAW 0
+#define KRUN_DISK_FORMAT_RAW   0
 #define KRUN_DISK_FORMAT_QCOW2 1
 /* VMDK: FLAT/ZERO extents only, no delta links. */
 #define KRUN_DISK_FORMAT_VMDK 2
@@ -100,11 +100,8 @@ int32_t krun_add_disk(uint32_t ctx_id, const char *block_id, const char *disk_pa
  * was trusted, or a guest could turn a raw image into one that references
  * arbitrary host files.
  */
-int32_t krun_add_disk2(uint32_t ctx_id,
-                       const char *block_id,
-                       const char *disk_path,
-                       uint32_t disk_format,
-                       bool read_only);
+int32_t krun_add_disk2(uint32_t ctx_id, const char *block_id, const char *disk_path,
+                       uint32_t disk_format, bool read_only);
 
 /* Sync modes for krun_add_disk3. */
 /* Do not offer VIRTIO_BLK_F_FLUSH: a host crash may lose data. */
@@ -115,13 +112,8 @@ int32_t krun_add_disk2(uint32_t ctx_id,
 #define KRUN_SYNC_FULL 2
 
 /* Add a disk image with direct I/O (bypass host caches) and a sync mode. */
-int32_t krun_add_disk3(uint32_t ctx_id,
-                       const char *block_id,
-                       const char *disk_path,
-                       uint32_t disk_format,
-                       bool read_only,
-                       bool direct_io,
-                       uint32_t sync_mode);
+int32_t krun_add_disk3(uint32_t ctx_id, const char *block_id, const char *disk_path,
+                       uint32_t disk_format, bool read_only, bool direct_io, uint32_t sync_mode);
 
 /* NO LONGER SUPPORTED: always returns -EINVAL. */
 int32_t krun_set_mapped_volumes(uint32_t ctx_id, const char *const mapped_volumes[]);
@@ -130,17 +122,15 @@ int32_t krun_set_mapped_volumes(uint32_t ctx_id, const char *const mapped_volume
 int32_t krun_add_virtiofs(uint32_t ctx_id, const char *c_tag, const char *c_path);
 
 /* As krun_add_virtiofs, with a DAX window of shm_size bytes (0: none). */
-int32_t krun_add_virtiofs2(uint32_t ctx_id, const char *c_tag, const char *c_path, uint64_t shm_size);
+int32_t krun_add_virtiofs2(uint32_t ctx_id, const char *c_tag, const char *c_path,
+                           uint64_t shm_size);
 
 /*
  * As krun_add_virtiofs2, optionally read-only. c_path may be NULL for a
  * purely virtual filesystem holding only overlay entries.
  */
-int32_t krun_add_virtiofs3(uint32_t ctx_id,
-                           const char *c_tag,
-                           const char *c_path,
-                           uint64_t shm_size,
-                           bool read_only);
+int32_t krun_add_virtiofs3(uint32_t ctx_id, const char *c_tag, const char *c_path,
+                           uint64_t shm_size, bool read_only);
 
 /* ------------------------------------------------------------------ */
 /* Networking                                                          */
@@ -156,14 +146,14 @@ int32_t krun_add_virtiofs3(uint32_t ctx_id,
 #define KRUN_TSI_HIJACK_UNIX (1 << 1)
 
 /* virtio-net feature bits (values from the virtio specification). */
-#define NET_FEATURE_CSUM 1 << 0
+#define NET_FEATURE_CSUM       1 << 0
 #define NET_FEATURE_GUEST_CSUM 1 << 1
 #define NET_FEATURE_GUEST_TSO4 1 << 7
 #define NET_FEATURE_GUEST_TSO6 1 << 8
-#define NET_FEATURE_GUEST_UFO 1 << 10
-#define NET_FEATURE_HOST_TSO4 1 << 11
-#define NET_FEATURE_HOST_TSO6 1 << 12
-#define NET_FEATURE_HOST_UFO 1 << 14
+#define NET_FEATURE_GUEST_UFO  1 << 10
+#define NET_FEATURE_HOST_TSO4  1 << 11
+#define NET_FEATURE_HOST_TSO6  1 << 12
+#define NET_FEATURE_HOST_UFO   1 << 14
 
 /* Features used by krun_set_passt_fd and krun_set_gvproxy_path. */
 #define COMPAT_NET_FEATURES                                                                        \
@@ -176,26 +166,15 @@ int32_t krun_add_virtiofs3(uint32_t ctx_id,
  * (-1 when unused) is given. Interfaces are eth0, eth1, ... in add order;
  * adding any interface disables the implicit TSI backend.
  */
-int32_t krun_add_net_unixstream(uint32_t ctx_id,
-                                const char *c_path,
-                                int fd,
-                                uint8_t *const c_mac,
-                                uint32_t features,
-                                uint32_t flags);
+int32_t krun_add_net_unixstream(uint32_t ctx_id, const char *c_path, int fd, uint8_t *const c_mac,
+                                uint32_t features, uint32_t flags);
 
 /* As krun_add_net_unixstream, for datagram sockets (gvproxy, vmnet-helper). */
-int32_t krun_add_net_unixgram(uint32_t ctx_id,
-                              const char *c_path,
-                              int fd,
-                              uint8_t *const c_mac,
-                              uint32_t features,
-                              uint32_t flags);
+int32_t krun_add_net_unixgram(uint32_t ctx_id, const char *c_path, int fd, uint8_t *const c_mac,
+                              uint32_t features, uint32_t flags);
 
 /* Add a virtio-net device backed by the host tap device c_tap_name. */
-int32_t krun_add_net_tap(uint32_t ctx_id,
-                         char *c_tap_name,
-                         uint8_t *const c_mac,
-                         uint32_t features,
+int32_t krun_add_net_tap(uint32_t ctx_id, char *c_tap_name, uint8_t *const c_mac, uint32_t features,
                          uint32_t flags);
 
 /* DEPRECATED: one unixstream interface on an open passt fd. */
@@ -215,17 +194,17 @@ int32_t krun_set_port_map(uint32_t ctx_id, const char *const port_map[]);
 /* ------------------------------------------------------------------ */
 
 /* virglrenderer flags. */
-#define VIRGLRENDERER_USE_EGL 1 << 0
-#define VIRGLRENDERER_THREAD_SYNC 1 << 1
-#define VIRGLRENDERER_USE_GLX 1 << 2
-#define VIRGLRENDERER_USE_SURFACELESS 1 << 3
-#define VIRGLRENDERER_USE_GLES 1 << 4
-#define VIRGLRENDERER_USE_EXTERNAL_BLOB 1 << 5
-#define VIRGLRENDERER_VENUS 1 << 6
-#define VIRGLRENDERER_NO_VIRGL 1 << 7
+#define VIRGLRENDERER_USE_EGL            1 << 0
+#define VIRGLRENDERER_THREAD_SYNC        1 << 1
+#define VIRGLRENDERER_USE_GLX            1 << 2
+#define VIRGLRENDERER_USE_SURFACELESS    1 << 3
+#define VIRGLRENDERER_USE_GLES           1 << 4
+#define VIRGLRENDERER_USE_EXTERNAL_BLOB  1 << 5
+#define VIRGLRENDERER_VENUS              1 << 6
+#define VIRGLRENDERER_NO_VIRGL           1 << 7
 #define VIRGLRENDERER_USE_ASYNC_FENCE_CB 1 << 8
-#define VIRGLRENDERER_RENDER_SERVER 1 << 9
-#define VIRGLRENDERER_DRM 1 << 10
+#define VIRGLRENDERER_RENDER_SERVER      1 << 9
+#define VIRGLRENDERER_DRM                1 << 10
 
 /* Enable a virtio-gpu device with the given virglrenderer flags. */
 int32_t krun_set_gpu_options(uint32_t ctx_id, uint32_t virgl_flags);
@@ -239,15 +218,14 @@ int32_t krun_set_gpu_options2(uint32_t ctx_id, uint32_t virgl_flags, uint64_t sh
 int32_t krun_add_display(uint32_t ctx_id, uint32_t width, uint32_t height);
 
 /* Use a caller-supplied EDID blob for a display. */
-int32_t krun_display_set_edid(uint32_t ctx_id, uint32_t display_id, const uint8_t *edid_blob, size_t blob_size);
+int32_t krun_display_set_edid(uint32_t ctx_id, uint32_t display_id, const uint8_t *edid_blob,
+                              size_t blob_size);
 
 /* DPI reported for a display. */
 int32_t krun_display_set_dpi(uint32_t ctx_id, uint32_t display_id, uint32_t dpi);
 
 /* Physical size reported for a display, in millimeters. */
-int32_t krun_display_set_physical_size(uint32_t ctx_id,
-                                       uint32_t display_id,
-                                       uint16_t width_mm,
+int32_t krun_display_set_physical_size(uint32_t ctx_id, uint32_t display_id, uint16_t width_mm,
                                        uint16_t height_mm);
 
 /* Refresh rate reported for a display, in Hz. */
@@ -257,53 +235,47 @@ int32_t krun_display_set_refresh_rate(uint32_t ctx_id, uint32_t display_id, uint
 int32_t krun_set_display_backend(uint32_t ctx_id, const void *display_backend, size_t backend_size);
 
 /* virtio-input device driven by caller-supplied config and event vtables. */
-int krun_add_input_device(uint32_t ctx_id,
-                          const void *config_backend,
-                          size_t config_backend_size,
-                          const void *events_backend,
-                          size_t events_backend_size);
+int krun_add_input_device(uint32_t ctx_id, const void *config_backend, size_t config_backend_size,
+                          const void *events_backend, size_t events_backend_size);
 
 /* virtio-input device passing through a host /dev/input/event* fd. */
 int krun_add_input_device_fd(uint32_t ctx_id, int input_fd);
 
 /* vhost-user device types (virtio device ids). */
 #define KRUN_VIRTIO_DEVICE_CONSOLE 3
-#define KRUN_VIRTIO_DEVICE_RNG 4
-#define KRUN_VIRTIO_DEVICE_GPU 16
-#define KRUN_VIRTIO_DEVICE_RTC 17
-#define KRUN_VIRTIO_DEVICE_INPUT 18
-#define KRUN_VIRTIO_DEVICE_VSOCK 19
-#define KRUN_VIRTIO_DEVICE_SND 25
-#define KRUN_VIRTIO_DEVICE_CAN 36
+#define KRUN_VIRTIO_DEVICE_RNG     4
+#define KRUN_VIRTIO_DEVICE_GPU     16
+#define KRUN_VIRTIO_DEVICE_RTC     17
+#define KRUN_VIRTIO_DEVICE_INPUT   18
+#define KRUN_VIRTIO_DEVICE_VSOCK   19
+#define KRUN_VIRTIO_DEVICE_SND     25
+#define KRUN_VIRTIO_DEVICE_CAN     36
 
 /* Default queue layouts of vhost-user devices. */
-#define KRUN_VHOST_USER_CONSOLE_NUM_QUEUES 4
+#define KRUN_VHOST_USER_CONSOLE_NUM_QUEUES  4
 #define KRUN_VHOST_USER_CONSOLE_QUEUE_SIZES ((uint16_t[]){128, 128, 64, 64})
-#define KRUN_VHOST_USER_RNG_NUM_QUEUES 1
-#define KRUN_VHOST_USER_RNG_QUEUE_SIZES ((uint16_t[]){256})
-#define KRUN_VHOST_USER_RTC_NUM_QUEUES 2
-#define KRUN_VHOST_USER_RTC_QUEUE_SIZES ((uint16_t[]){1024, 1024})
-#define KRUN_VHOST_USER_INPUT_NUM_QUEUES 2
-#define KRUN_VHOST_USER_INPUT_QUEUE_SIZES ((uint16_t[]){1024, 1024})
-#define KRUN_VHOST_USER_SND_NUM_QUEUES 4
-#define KRUN_VHOST_USER_SND_QUEUE_SIZES ((uint16_t[]){64, 64, 64, 64})
-#define KRUN_VHOST_USER_VSOCK_NUM_QUEUES 3
-#define KRUN_VHOST_USER_VSOCK_QUEUE_SIZES ((uint16_t[]){128, 128, 128})
-#define KRUN_VHOST_USER_CAN_NUM_QUEUES 3
-#define KRUN_VHOST_USER_CAN_QUEUE_SIZES ((uint16_t[]){64, 64, 64})
-#define KRUN_VHOST_USER_GPU_NUM_QUEUES 2
-#define KRUN_VHOST_USER_GPU_QUEUE_SIZES ((uint16_t[]){1024, 1024})
+#define KRUN_VHOST_USER_RNG_NUM_QUEUES      1
+#define KRUN_VHOST_USER_RNG_QUEUE_SIZES     ((uint16_t[]){256})
+#define KRUN_VHOST_USER_RTC_NUM_QUEUES      2
+#define KRUN_VHOST_USER_RTC_QUEUE_SIZES     ((uint16_t[]){1024, 1024})
+#define KRUN_VHOST_USER_INPUT_NUM_QUEUES    2
+#define KRUN_VHOST_USER_INPUT_QUEUE_SIZES   ((uint16_t[]){1024, 1024})
+#define KRUN_VHOST_USER_SND_NUM_QUEUES      4
+#define KRUN_VHOST_USER_SND_QUEUE_SIZES     ((uint16_t[]){64, 64, 64, 64})
+#define KRUN_VHOST_USER_VSOCK_NUM_QUEUES    3
+#define KRUN_VHOST_USER_VSOCK_QUEUE_SIZES   ((uint16_t[]){128, 128, 128})
+#define KRUN_VHOST_USER_CAN_NUM_QUEUES      3
+#define KRUN_VHOST_USER_CAN_QUEUE_SIZES     ((uint16_t[]){64, 64, 64})
+#define KRUN_VHOST_USER_GPU_NUM_QUEUES      2
+#define KRUN_VHOST_USER_GPU_QUEUE_SIZES     ((uint16_t[]){1024, 1024})
 
 /*
  * Attach a vhost-user backend listening on socket_path. num_queues 0 asks
  * the backend; queue_sizes NULL means 256 for every queue (0-terminated
  * when num_queues is 0).
  */
-int32_t krun_add_vhost_user_device(uint32_t ctx_id,
-                                   uint32_t device_type,
-                                   const char *socket_path,
-                                   const char *name,
-                                   uint16_t num_queues,
+int32_t krun_add_vhost_user_device(uint32_t ctx_id, uint32_t device_type, const char *socket_path,
+                                   const char *name, uint16_t num_queues,
                                    const uint16_t *queue_sizes);
 
 /* ------------------------------------------------------------------ */
@@ -323,20 +295,18 @@ int32_t krun_set_workdir(uint32_t ctx_id, const char *workdir_path);
  * The workload: exec_path inside the guest, argv WITHOUT argv[0]
  * (NULL-terminated), envp (NULL: a copy of the host's environment).
  */
-int32_t krun_set_exec(uint32_t ctx_id,
-                      const char *exec_path,
-                      const char *const argv[],
+int32_t krun_set_exec(uint32_t ctx_id, const char *exec_path, const char *const argv[],
                       const char *const envp[]);
 
 /* Boot a firmware image (ending at 4 GiB) instead of a kernel. */
 int32_t krun_set_firmware(uint32_t ctx_id, const char *firmware_path);
 
 /* Kernel formats for krun_set_kernel. */
-#define KRUN_KERNEL_FORMAT_RAW 0
-#define KRUN_KERNEL_FORMAT_ELF 1
-#define KRUN_KERNEL_FORMAT_PE_GZ 2
-#define KRUN_KERNEL_FORMAT_IMAGE_BZ2 3
-#define KRUN_KERNEL_FORMAT_IMAGE_GZ 4
+#define KRUN_KERNEL_FORMAT_RAW        0
+#define KRUN_KERNEL_FORMAT_ELF        1
+#define KRUN_KERNEL_FORMAT_PE_GZ      2
+#define KRUN_KERNEL_FORMAT_IMAGE_BZ2  3
+#define KRUN_KERNEL_FORMAT_IMAGE_GZ   4
 #define KRUN_KERNEL_FORMAT_IMAGE_ZSTD 5
 /*
  * libkrun-c extension: a standard x86 bzImage (Linux boot protocol setup
@@ -348,11 +318,8 @@ int32_t krun_set_firmware(uint32_t ctx_id, const char *firmware_path);
  * Boot kernel_path instead of the bundled kernel, with an optional
  * initramfs and command line (NULL: the default command line).
  */
-int32_t krun_set_kernel(uint32_t ctx_id,
-                        const char *kernel_path,
-                        uint32_t kernel_format,
-                        const char *initramfs,
-                        const char *cmdline);
+int32_t krun_set_kernel(uint32_t ctx_id, const char *kernel_path, uint32_t kernel_format,
+                        const char *initramfs, const char *cmdline);
 
 /* Replace the workload's environment (NULL: a copy of the host's). */
 int32_t krun_set_env(uint32_t ctx_id, const char *const envp[]);
@@ -400,16 +367,16 @@ int32_t krun_set_nested_virt(uint32_t ctx_id, bool enabled);
 int32_t krun_check_nested_virt(void);
 
 /* Feature ids for krun_has_feature. */
-#define KRUN_FEATURE_NET 0
-#define KRUN_FEATURE_BLK 1
-#define KRUN_FEATURE_GPU 2
-#define KRUN_FEATURE_INPUT 4
-#define KRUN_FEATURE_TEE 6
-#define KRUN_FEATURE_AMD_SEV 7
-#define KRUN_FEATURE_INTEL_TDX 8
-#define KRUN_FEATURE_AWS_NITRO 9
+#define KRUN_FEATURE_NET                 0
+#define KRUN_FEATURE_BLK                 1
+#define KRUN_FEATURE_GPU                 2
+#define KRUN_FEATURE_INPUT               4
+#define KRUN_FEATURE_TEE                 6
+#define KRUN_FEATURE_AMD_SEV             7
+#define KRUN_FEATURE_INTEL_TDX           8
+#define KRUN_FEATURE_AWS_NITRO           9
 #define KRUN_FEATURE_VIRGL_RESOURCE_MAP2 10
-#define KRUN_FEATURE_INIT_BLOB 11
+#define KRUN_FEATURE_INIT_BLOB           11
 
 /* 1 if the feature is built in, 0 if not, -EINVAL for an unknown id. */
 int32_t krun_has_feature(uint64_t feature);
@@ -439,16 +406,13 @@ int32_t krun_get_default_init(const uint8_t **data_out, size_t *len_out);
  * virtual directories added with krun_fs_add_overlay_dir. A one-shot file
  * can be looked up once.
  */
-int32_t krun_fs_add_overlay_file(uint32_t ctx_id,
-                                 const char *fs_tag,
-                                 const char *path,
-                                 const uint8_t *data,
-                                 size_t data_len,
-                                 uint32_t mode,
+int32_t krun_fs_add_overlay_file(uint32_t ctx_id, const char *fs_tag, const char *path,
+                                 const uint8_t *data, size_t data_len, uint32_t mode,
                                  bool one_shot);
 
 /* An empty read-only virtual directory (a mount point) in device fs_tag. */
-int32_t krun_fs_add_overlay_dir(uint32_t ctx_id, const char *fs_tag, const char *path, uint32_t mode);
+int32_t krun_fs_add_overlay_dir(uint32_t ctx_id, const char *fs_tag, const char *path,
+                                uint32_t mode);
 
 /* No vsock device at all. */
 int32_t krun_disable_implicit_vsock(uint32_t ctx_id);
@@ -463,24 +427,18 @@ int32_t krun_set_kernel_console(uint32_t ctx_id, const char *console_id);
  */
 int32_t krun_add_virtio_console_default(uint32_t ctx_id,
 #ifdef _WIN32
-                                        void *input_handle,
-                                        void *output_handle,
-                                        void *err_handle
+                                        void *input_handle, void *output_handle, void *err_handle
 #else
-                                        int input_fd,
-                                        int output_fd,
-                                        int err_fd
+                                        int input_fd, int output_fd, int err_fd
 #endif
 );
 
 /* Add a 16550 UART (COM1, COM2, ... in add order). */
 int32_t krun_add_serial_console_default(uint32_t ctx_id,
 #ifdef _WIN32
-                                        void *input_handle,
-                                        void *output_handle
+                                        void *input_handle, void *output_handle
 #else
-                                        int input_fd,
-                                        int output_fd
+                                        int input_fd, int output_fd
 #endif
 );
 
@@ -488,9 +446,7 @@ int32_t krun_add_serial_console_default(uint32_t ctx_id,
 int32_t krun_add_virtio_console_multiport(uint32_t ctx_id);
 
 /* Add a console port (resizable) on a TTY to a multiport device. */
-int32_t krun_add_console_port_tty(uint32_t ctx_id,
-                                  uint32_t console_id,
-                                  const char *name,
+int32_t krun_add_console_port_tty(uint32_t ctx_id, uint32_t console_id, const char *name,
 #ifdef _WIN32
                                   void *tty_handle
 #else
@@ -499,15 +455,11 @@ int32_t krun_add_console_port_tty(uint32_t ctx_id,
 );
 
 /* Add a generic named port to a multiport device; -1 disables a direction. */
-int32_t krun_add_console_port_inout(uint32_t ctx_id,
-                                    uint32_t console_id,
-                                    const char *name,
+int32_t krun_add_console_port_inout(uint32_t ctx_id, uint32_t console_id, const char *name,
 #ifdef _WIN32
-                                    void *input_handle,
-                                    void *output_handle
+                                    void *input_handle, void *output_handle
 #else
-                                    int input_fd,
-                                    int output_fd
+                                    int input_fd, int output_fd
 #endif
 );
 
@@ -515,7 +467,8 @@ int32_t krun_add_console_port_inout(uint32_t ctx_id,
  * Boot with a block device as root: init mounts `device` (fstype NULL or
  * "auto" probes) with `options` and switches to it.
  */
-int32_t krun_set_root_disk_remount(uint32_t ctx_id, const char *device, const char *fstype, const char *options);
+int32_t krun_set_root_disk_remount(uint32_t ctx_id, const char *device, const char *fstype,
+                                   const char *options);
 
 /* ------------------------------------------------------------------ */
 /* Running                                                             */

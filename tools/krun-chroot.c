@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 /* Exit statuses of krun-chroot itself, as for container runtimes. */
-#define EXIT_USAGE 125       /* bad options, missing root, no KVM, VM failed to start */
-#define EXIT_NOT_FOUND 127   /* the command does not exist in ROOT */
+#define EXIT_USAGE     125 /* bad options, missing root, no KVM, VM failed to start */
+#define EXIT_NOT_FOUND 127 /* the command does not exist in ROOT */
 
 #define MAX_ITEMS 256
 

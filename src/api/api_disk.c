@@ -60,8 +60,7 @@ int32_t krun_add_disk2(uint32_t ctx_id, const char *block_id, const char *disk_p
                           KRUN_SYNC_FULL);
 }
 
-int32_t krun_add_disk(uint32_t ctx_id, const char *block_id, const char *disk_path,
-                      bool read_only)
+int32_t krun_add_disk(uint32_t ctx_id, const char *block_id, const char *disk_path, bool read_only)
 {
     return krun_add_disk2(ctx_id, block_id, disk_path, KRUN_DISK_FORMAT_RAW, read_only);
 }
@@ -91,8 +90,8 @@ static int32_t set_legacy_disk(uint32_t ctx_id, const char *block_id, const char
             ret = -ENOMEM;
         }
     } else {
-        ret = add_disk(cfg, block_id, disk_path, KRUN_DISK_FORMAT_RAW, false, false,
-                       KRUN_SYNC_FULL);
+        ret =
+            add_disk(cfg, block_id, disk_path, KRUN_DISK_FORMAT_RAW, false, false, KRUN_SYNC_FULL);
     }
     if (ret == 0)
         cfg->legacy_disk_api = true;

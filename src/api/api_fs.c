@@ -10,8 +10,7 @@
 static int32_t add_virtiofs(uint32_t ctx_id, const char *tag, const char *path, uint64_t shm_size,
                             bool read_only, bool null_path_ok)
 {
-    if (!tag || !*tag || strlen(tag) > FS_TAG_MAX || (!path && !null_path_ok) ||
-        (path && !*path))
+    if (!tag || !*tag || strlen(tag) > FS_TAG_MAX || (!path && !null_path_ok) || (path && !*path))
         return -EINVAL;
     CTX_OR_RETURN(cfg, ctx_id);
     int32_t ret = vm_config_add_share(cfg, tag, path, shm_size, read_only);
@@ -78,8 +77,7 @@ static int32_t add_overlay(uint32_t ctx_id, const char *fs_tag, struct fs_overla
 }
 
 int32_t krun_fs_add_overlay_file(uint32_t ctx_id, const char *fs_tag, const char *path,
-                                 const uint8_t *data, size_t data_len, uint32_t mode,
-                                 bool one_shot)
+                                 const uint8_t *data, size_t data_len, uint32_t mode, bool one_shot)
 {
     if (!data && data_len)
         return -EINVAL;
@@ -95,7 +93,7 @@ int32_t krun_fs_add_overlay_file(uint32_t ctx_id, const char *fs_tag, const char
 int32_t krun_fs_add_overlay_dir(uint32_t ctx_id, const char *fs_tag, const char *path,
                                 uint32_t mode)
 {
-    return add_overlay(ctx_id, fs_tag,
-                       (struct fs_overlay){.kind = FS_OVERLAY_DIR, .path = (char *)path,
-                                           .mode = mode});
+    return add_overlay(
+        ctx_id, fs_tag,
+        (struct fs_overlay){.kind = FS_OVERLAY_DIR, .path = (char *)path, .mode = mode});
 }

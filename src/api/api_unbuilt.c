@@ -18,8 +18,8 @@ int32_t krun_add_net_unixgram(uint32_t ctx_id, const char *c_path, int fd, uint8
     return -ENOSYS;
 }
 
-int32_t krun_add_net_tap(uint32_t ctx_id, char *c_tap_name, uint8_t *const c_mac,
-                         uint32_t features, uint32_t flags)
+int32_t krun_add_net_tap(uint32_t ctx_id, char *c_tap_name, uint8_t *const c_mac, uint32_t features,
+                         uint32_t flags)
 {
     return -ENOSYS;
 }

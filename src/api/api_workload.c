@@ -121,8 +121,8 @@ static bool parse_number(const char **p)
 /* "RESOURCE=CUR:MAX" with numbers (the guest init's format). */
 static bool valid_rlimit(const char *s)
 {
-    return parse_number(&s) && *s++ == '=' && parse_number(&s) && *s++ == ':' &&
-           parse_number(&s) && *s == '\0';
+    return parse_number(&s) && *s++ == '=' && parse_number(&s) && *s++ == ':' && parse_number(&s) &&
+           *s == '\0';
 }
 
 int32_t krun_set_rlimits(uint32_t ctx_id, const char *const rlimits[])

@@ -82,8 +82,8 @@ struct fs_share *vm_config_find_share(struct vm_config *cfg, const char *tag)
     return NULL;
 }
 
-int vm_config_add_share(struct vm_config *cfg, const char *tag, const char *path,
-                        uint64_t shm_size, bool read_only)
+int vm_config_add_share(struct vm_config *cfg, const char *tag, const char *path, uint64_t shm_size,
+                        bool read_only)
 {
     if (vm_config_find_share(cfg, tag))
         return -EEXIST;
@@ -108,8 +108,7 @@ int vm_config_add_share(struct vm_config *cfg, const char *tag, const char *path
     return 0;
 }
 
-static const struct fs_overlay *find_overlay(const struct fs_share *s, const char *path,
-                                             size_t len)
+static const struct fs_overlay *find_overlay(const struct fs_share *s, const char *path, size_t len)
 {
     for (size_t i = 0; i < s->n_overlays; i++)
         if (strlen(s->overlays[i].path) == len && memcmp(s->overlays[i].path, path, len) == 0)

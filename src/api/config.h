@@ -19,8 +19,8 @@ enum fs_overlay_kind { FS_OVERLAY_FILE, FS_OVERLAY_DIR };
 
 struct fs_overlay {
     enum fs_overlay_kind kind;
-    char *path;           /* relative to the share root, '/'-separated */
-    const uint8_t *data;  /* caller memory, not copied (files only) */
+    char *path;          /* relative to the share root, '/'-separated */
+    const uint8_t *data; /* caller memory, not copied (files only) */
     size_t len;
     uint32_t mode;
     bool one_shot;
@@ -28,10 +28,10 @@ struct fs_overlay {
 
 struct fs_share {
     char *tag;
-    char *path;          /* NULL: purely virtual filesystem */
-    uint64_t shm_size;   /* DAX window in bytes, 0 = none */
+    char *path;        /* NULL: purely virtual filesystem */
+    uint64_t shm_size; /* DAX window in bytes, 0 = none */
     bool read_only;
-    bool inject_init;    /* serve the built-in init as /init.krun */
+    bool inject_init; /* serve the built-in init as /init.krun */
     struct fs_overlay *overlays;
     size_t n_overlays;
 };
@@ -39,21 +39,21 @@ struct fs_share {
 struct disk_config {
     char *block_id;
     char *path;
-    uint32_t format;     /* KRUN_DISK_FORMAT_* */
+    uint32_t format; /* KRUN_DISK_FORMAT_* */
     bool read_only;
     bool direct_io;
-    uint32_t sync_mode;  /* KRUN_SYNC_* */
+    uint32_t sync_mode; /* KRUN_SYNC_* */
 };
 
 struct console_port_config {
     char *name;
-    int in_fd;           /* -1: none */
-    int out_fd;          /* -1: none */
-    bool is_tty;         /* a console port on a TTY (resizable) */
+    int in_fd;   /* -1: none */
+    int out_fd;  /* -1: none */
+    bool is_tty; /* a console port on a TTY (resizable) */
 };
 
 struct console_config {
-    bool autoconfig;     /* krun_add_virtio_console_default */
+    bool autoconfig; /* krun_add_virtio_console_default */
     int in_fd, out_fd, err_fd;
     struct console_port_config *ports;
     size_t n_ports;
@@ -67,8 +67,8 @@ enum net_backend { NET_UNIXSTREAM, NET_UNIXGRAM, NET_TAP };
 
 struct net_config {
     enum net_backend backend;
-    char *path;          /* socket path or tap name */
-    int fd;              /* -1 when path is used */
+    char *path; /* socket path or tap name */
+    int fd;     /* -1 when path is used */
     uint8_t mac[6];
     uint32_t features;
     uint32_t flags;
@@ -91,16 +91,16 @@ struct vm_config {
     char *kernel_path;
     uint32_t kernel_format;
     char *initramfs_path;
-    char *kernel_cmdline;  /* NULL: the default command line */
-    char *kernel_console;  /* value of console=, NULL: hvc0 */
+    char *kernel_cmdline; /* NULL: the default command line */
+    char *kernel_console; /* value of console=, NULL: hvc0 */
     char *firmware_path;
 
     /* workload */
     char *exec_path;
-    struct strvec argv;    /* arguments only, no argv[0] */
+    struct strvec argv; /* arguments only, no argv[0] */
     bool argv_set;
     struct strvec env;
-    bool env_set;          /* false: copy of the host environment at start */
+    bool env_set; /* false: copy of the host environment at start */
     char *workdir;
     struct strvec rlimits;
     struct strvec oem_strings;
@@ -109,13 +109,13 @@ struct vm_config {
     gid_t gid;
 
     /* filesystems and disks */
-    bool implicit_init;    /* default true */
+    bool implicit_init; /* default true */
     struct fs_share *shares;
     size_t n_shares;
     struct disk_config *disks;
     size_t n_disks;
-    bool legacy_disk_api;  /* krun_set_root_disk / krun_set_data_disk */
-    char *root_disk_device;  /* krun_set_root_disk_remount */
+    bool legacy_disk_api;   /* krun_set_root_disk / krun_set_data_disk */
+    char *root_disk_device; /* krun_set_root_disk_remount */
     char *root_disk_fstype;
     char *root_disk_options;
 
@@ -130,9 +130,9 @@ struct vm_config {
     /* network and vsock */
     struct net_config *nets;
     size_t n_nets;
-    bool legacy_net_api;   /* krun_set_passt_fd / krun_set_gvproxy_path */
+    bool legacy_net_api; /* krun_set_passt_fd / krun_set_gvproxy_path */
     uint8_t legacy_mac[6];
-    bool implicit_vsock;   /* default true */
+    bool implicit_vsock; /* default true */
     bool explicit_vsock;
     uint32_t tsi_features;
     bool port_map_set;
@@ -152,8 +152,8 @@ void vm_config_free(struct vm_config *cfg);
 
 /* Add a share (-EEXIST if the tag is taken). The built-in init is injected
  * into the root share if implicit_init is still set. */
-int vm_config_add_share(struct vm_config *cfg, const char *tag, const char *path,
-                        uint64_t shm_size, bool read_only);
+int vm_config_add_share(struct vm_config *cfg, const char *tag, const char *path, uint64_t shm_size,
+                        bool read_only);
 
 /* Add an overlay entry (its path is copied; file data is not). Returns 0,
  * -EINVAL (bad component), -ENOENT / -ENOTDIR (parent), -EEXIST, -ENOMEM. */

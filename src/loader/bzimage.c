@@ -89,8 +89,8 @@ int kernel_load_bzimage(const uint8_t *data, size_t len, struct guest_mem *gm,
     if (gm) {
         uint8_t *dst = gm_ptr(gm, load, span);
         if (!dst)
-            return fail(err, errlen, -ENOMEM,
-                        "kernel needs guest RAM at 0x%" PRIx64 "-0x%" PRIx64, load, load + span);
+            return fail(err, errlen, -ENOMEM, "kernel needs guest RAM at 0x%" PRIx64 "-0x%" PRIx64,
+                        load, load + span);
         memcpy(dst, data + setup_size, size);
     }
 

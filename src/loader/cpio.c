@@ -14,8 +14,8 @@ static int entry(struct strbuf *out, const char *name, uint32_t mode, uint32_t n
                  const void *data, size_t len)
 {
     size_t namesize = strlen(name) + 1;
-    int ret = sb_printf(out, "070701%08x%08x%08x%08x%08x%08x%08zx%08x%08x%08x%08x%08zx%08x",
-                        1u, mode, 0u, 0u, nlink, 0u, len, 0u, 0u, 0u, 0u, namesize, 0u);
+    int ret = sb_printf(out, "070701%08x%08x%08x%08x%08x%08x%08zx%08x%08x%08x%08x%08zx%08x", 1u,
+                        mode, 0u, 0u, nlink, 0u, len, 0u, 0u, 0u, 0u, namesize, 0u);
     if (!ret)
         ret = sb_append(out, name, namesize);
     if (!ret)
@@ -25,8 +25,7 @@ static int entry(struct strbuf *out, const char *name, uint32_t mode, uint32_t n
     return ret ? ret : pad4(out);
 }
 
-int cpio_add_file(struct strbuf *out, const char *name, uint32_t mode, const void *data,
-                  size_t len)
+int cpio_add_file(struct strbuf *out, const char *name, uint32_t mode, const void *data, size_t len)
 {
     int ret = pad4(out);
     return ret ? ret : entry(out, name, 0100000 | (mode & 07777), 1, data, len);

@@ -5,8 +5,8 @@
 
 #define PAGE_MASK 0xfffull
 
-int initramfs_reserve(const struct guest_mem *gm, size_t len, uint64_t lowest,
-                      uint64_t highest_end, uint32_t max_addr, uint64_t *gpa_out)
+int initramfs_reserve(const struct guest_mem *gm, size_t len, uint64_t lowest, uint64_t highest_end,
+                      uint32_t max_addr, uint64_t *gpa_out)
 {
     if (len == 0)
         return -EINVAL;

@@ -95,7 +95,7 @@ int initramfs_place(struct guest_mem *gm, const uint8_t *data, size_t len, uint6
                     uint64_t highest_end, uint32_t max_addr, uint64_t *gpa_out);
 
 /* Where initramfs_place would put len bytes, without copying anything. */
-int initramfs_reserve(const struct guest_mem *gm, size_t len, uint64_t lowest,
-                      uint64_t highest_end, uint32_t max_addr, uint64_t *gpa_out);
+int initramfs_reserve(const struct guest_mem *gm, size_t len, uint64_t lowest, uint64_t highest_end,
+                      uint32_t max_addr, uint64_t *gpa_out);
 
 #endif

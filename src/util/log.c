@@ -17,7 +17,8 @@ static struct {
 } log_state = {.fd = 2, .level = LOG_ERROR, .color = false};
 
 static const char *const level_names[] = {"", "error", "warn", "info", "debug", "trace"};
-static const char *const level_colors[] = {"", "\033[31m", "\033[33m", "\033[32m", "\033[36m", "\033[2m"};
+static const char *const level_colors[] = {"",         "\033[31m", "\033[33m",
+                                           "\033[32m", "\033[36m", "\033[2m"};
 
 int log_configure(int fd, unsigned level, unsigned style, bool use_env)
 {
@@ -33,7 +34,8 @@ int log_configure(int fd, unsigned level, unsigned style, bool use_env)
     }
     log_state.fd = fd;
     log_state.level = level;
-    log_state.color = style == KRUN_LOG_STYLE_ALWAYS || (style == KRUN_LOG_STYLE_AUTO && isatty(fd));
+    log_state.color =
+        style == KRUN_LOG_STYLE_ALWAYS || (style == KRUN_LOG_STYLE_AUTO && isatty(fd));
     return 0;
 }
 

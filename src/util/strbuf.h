@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 struct strbuf {
-    char *s;   /* NUL-terminated, or NULL while empty */
+    char *s; /* NUL-terminated, or NULL while empty */
     size_t len;
     size_t cap;
 };

@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 struct strvec {
-    char **v;      /* NULL-terminated when n > 0 or after strvec_push */
+    char **v; /* NULL-terminated when n > 0 or after strvec_push */
     size_t n;
     size_t cap;
 };

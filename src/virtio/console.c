@@ -25,12 +25,12 @@
 #include "util/log.h"
 #include "virtio/device.h"
 
-#define QUEUE_SIZE 64
-#define CTRL_RX 2
-#define CTRL_TX 3
-#define MAX_SEGS 64
+#define QUEUE_SIZE       64
+#define CTRL_RX          2
+#define CTRL_TX          3
+#define MAX_SEGS         64
 #define CTRL_PENDING_MAX 256
-#define CTRL_MSG_MAX 64
+#define CTRL_MSG_MAX     64
 
 static unsigned rx_queue(unsigned port)
 {
@@ -154,8 +154,7 @@ static void handle_ctrl(struct console *c, const struct virtio_console_control *
             queue_resize(c, m->id);
         }
         if (p->name[0])
-            ctrl_queue(c, m->id, VIRTIO_CONSOLE_PORT_NAME, 1, p->name,
-                       (unsigned)strlen(p->name));
+            ctrl_queue(c, m->id, VIRTIO_CONSOLE_PORT_NAME, 1, p->name, (unsigned)strlen(p->name));
         ctrl_queue(c, m->id, VIRTIO_CONSOLE_PORT_OPEN, p->input_eof ? 0 : 1, NULL, 0);
         break;
     }
@@ -381,8 +380,7 @@ static void *console_thread(void *arg)
             pfd[n++] = (struct pollfd){.fd = dev->kick_fds[q], .events = POLLIN};
         for (unsigned i = 0; i < c->n_ports; i++) {
             struct port *p = &c->ports[i];
-            if (p->spec.in_fd >= 0 && !p->input_eof && p->ready && !p->input_wait &&
-                wants_input(p))
+            if (p->spec.in_fd >= 0 && !p->input_eof && p->ready && !p->input_wait && wants_input(p))
                 pfd[n++] = (struct pollfd){.fd = p->spec.in_fd, .events = POLLIN};
         }
         if (poll(pfd, n, -1) < 0 && errno != EINTR) {
@@ -517,8 +515,8 @@ int console_create(const char *name, const struct console_port_spec *ports, unsi
     snprintf(dev->name, sizeof(dev->name), "%s", name);
     dev->ops = &console_ops;
     dev->device_id = VIRTIO_ID_CONSOLE;
-    dev->features = VIRTIO_F_BIT(VIRTIO_CONSOLE_F_SIZE) |
-                    VIRTIO_F_BIT(VIRTIO_CONSOLE_F_MULTIPORT) | VIRTIO_FEAT_EVENT_IDX;
+    dev->features = VIRTIO_F_BIT(VIRTIO_CONSOLE_F_SIZE) | VIRTIO_F_BIT(VIRTIO_CONSOLE_F_MULTIPORT) |
+                    VIRTIO_FEAT_EVENT_IDX;
     dev->n_queues = 2 + 2 * n_ports;
     for (unsigned q = 0; q < dev->n_queues; q++)
         dev->queue_max[q] = QUEUE_SIZE;

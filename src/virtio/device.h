@@ -28,18 +28,18 @@ struct vm;
 struct virtio_device;
 
 /* Feature bits of the transport and ring (virtio 1.x). */
-#define VIRTIO_F_BIT(n) (1ull << (n))
+#define VIRTIO_F_BIT(n)           (1ull << (n))
 #define VIRTIO_FEAT_INDIRECT_DESC VIRTIO_F_BIT(28)
-#define VIRTIO_FEAT_EVENT_IDX VIRTIO_F_BIT(29)
-#define VIRTIO_FEAT_VERSION_1 VIRTIO_F_BIT(32)
-#define VIRTIO_FEAT_IN_ORDER VIRTIO_F_BIT(35)
+#define VIRTIO_FEAT_EVENT_IDX     VIRTIO_F_BIT(29)
+#define VIRTIO_FEAT_VERSION_1     VIRTIO_F_BIT(32)
+#define VIRTIO_FEAT_IN_ORDER      VIRTIO_F_BIT(35)
 
 /* Interrupt status bits. */
-#define VIRTIO_ISR_QUEUE 1u
+#define VIRTIO_ISR_QUEUE  1u
 #define VIRTIO_ISR_CONFIG 2u
 
 #define VIRTIO_MAX_QUEUES 32
-#define VIRTIO_MAX_SHM 4
+#define VIRTIO_MAX_SHM    4
 
 struct virtio_device_ops {
     /* Device config space (offset from 0x100). Out of range reads are zero. */
@@ -66,33 +66,33 @@ struct virtio_shm_region {
 struct virtio_device {
     /* Filled in by the device before it is attached. */
     const struct virtio_device_ops *ops;
-    char name[48];          /* for messages, e.g. "virtio-blk vda" */
-    uint32_t device_id;     /* VIRTIO_ID_* */
-    uint64_t features;      /* offered; VERSION_1 is added by the transport */
+    char name[48];      /* for messages, e.g. "virtio-blk vda" */
+    uint32_t device_id; /* VIRTIO_ID_* */
+    uint64_t features;  /* offered; VERSION_1 is added by the transport */
     unsigned n_queues;
     uint16_t queue_max[VIRTIO_MAX_QUEUES];
     struct virtio_shm_region shm[VIRTIO_MAX_SHM];
     unsigned n_shm;
-    void *priv;             /* the device's own state */
+    void *priv; /* the device's own state */
 
     /* Filled in by the VM when the device is attached. */
     struct vm *vm;
     const struct guest_mem *gm;
     uint64_t mmio_base;
     uint32_t irq;
-    int irq_fd;                         /* irqfd: write 1 to inject */
-    int kick_fds[VIRTIO_MAX_QUEUES];    /* ioeventfd per queue */
+    int irq_fd;                      /* irqfd: write 1 to inject */
+    int kick_fds[VIRTIO_MAX_QUEUES]; /* ioeventfd per queue */
 
     /* Transport state, under lock. */
     pthread_mutex_t lock;
     struct virtq queues[VIRTIO_MAX_QUEUES];
-    uint64_t acked;                     /* driver features */
+    uint64_t acked; /* driver features */
     uint32_t status;
     atomic_uint isr;
     uint32_t dev_features_sel, drv_features_sel, queue_sel, shm_sel;
     uint32_t config_generation;
-    bool active;                        /* activate() succeeded */
-    atomic_bool failed;                 /* NEEDS_RESET was set */
+    bool active;        /* activate() succeeded */
+    atomic_bool failed; /* NEEDS_RESET was set */
     /* Interrupts raised (a debug statistic). */
     atomic_ulong n_interrupts;
 };

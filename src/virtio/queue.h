@@ -33,20 +33,20 @@
 
 struct virtq {
     /* Set by the transport from the driver's register writes. */
-    uint16_t num_max;  /* offered by the device */
-    uint16_t num;      /* chosen by the driver */
+    uint16_t num_max; /* offered by the device */
+    uint16_t num;     /* chosen by the driver */
     uint64_t desc_gpa, avail_gpa, used_gpa;
     bool ready;
 
     /* Valid after virtq_activate(). */
     const struct guest_mem *gm;
-    bool event_idx;    /* VIRTIO_F_RING_EVENT_IDX negotiated */
-    bool indirect;     /* VIRTIO_F_INDIRECT_DESC negotiated */
-    void *desc;        /* struct vring_desc[num] */
-    void *avail;       /* struct vring_avail + ring[num] + used_event */
-    void *used;        /* struct vring_used + ring[num] + avail_event */
-    uint16_t last_avail;  /* next avail ring index to consume */
-    uint16_t used_idx;    /* next used ring index to fill */
+    bool event_idx;      /* VIRTIO_F_RING_EVENT_IDX negotiated */
+    bool indirect;       /* VIRTIO_F_INDIRECT_DESC negotiated */
+    void *desc;          /* struct vring_desc[num] */
+    void *avail;         /* struct vring_avail + ring[num] + used_event */
+    void *used;          /* struct vring_used + ring[num] + avail_event */
+    uint16_t last_avail; /* next avail ring index to consume */
+    uint16_t used_idx;   /* next used ring index to fill */
     uint16_t signalled_used;
     bool signalled_used_valid;
     bool broken;
@@ -55,13 +55,13 @@ struct virtq {
 
 /* One request: device-readable segments first, then device-writable ones. */
 struct virtq_chain {
-    uint16_t head;      /* descriptor index to hand back to virtq_push */
-    unsigned n_out;     /* readable segments: iov[0 .. n_out) */
-    unsigned n_in;      /* writable segments: iov[n_out .. n_out + n_in) */
-    uint64_t out_len;   /* total bytes readable */
-    uint64_t in_len;    /* total bytes writable */
-    struct iovec *iov;  /* caller storage */
-    unsigned iov_cap;   /* capacity of iov; chains with more segments are refused */
+    uint16_t head;     /* descriptor index to hand back to virtq_push */
+    unsigned n_out;    /* readable segments: iov[0 .. n_out) */
+    unsigned n_in;     /* writable segments: iov[n_out .. n_out + n_in) */
+    uint64_t out_len;  /* total bytes readable */
+    uint64_t in_len;   /* total bytes writable */
+    struct iovec *iov; /* caller storage */
+    unsigned iov_cap;  /* capacity of iov; chains with more segments are refused */
 };
 
 /*

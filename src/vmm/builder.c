@@ -127,8 +127,8 @@ static int load_payload(struct vm *vm, struct payload *p, struct x86_boot *boot)
     char err[256] = "";
     int ret = p->bzimage ? kernel_load_bzimage(p->kernel.data, p->kernel.len, &vm->mem, &p->image,
                                                err, sizeof(err))
-                         : kernel_load_elf(p->kernel.data, p->kernel.len, &vm->mem, &p->image,
-                                           err, sizeof(err));
+                         : kernel_load_elf(p->kernel.data, p->kernel.len, &vm->mem, &p->image, err,
+                                           sizeof(err));
     if (ret) {
         log_error("kernel %s: %s", p->kernel.path, err);
         return -EINVAL;

@@ -57,8 +57,8 @@ static unsigned autoconfig_ports(int in, int out, int err, struct console_port_s
     return n;
 }
 
-static int add_console(struct vm *vm, const char *name, struct console_port_spec *ports,
-                       unsigned n, int size_fd, struct console **out, struct strvec *tokens)
+static int add_console(struct vm *vm, const char *name, struct console_port_spec *ports, unsigned n,
+                       int size_fd, struct console **out, struct strvec *tokens)
 {
     struct console *c;
     struct virtio_device *dev;
@@ -122,9 +122,11 @@ static int add_implicit_console(struct vm *vm, struct strvec *tokens)
     vm->signal_wfd = fds[1];
     ports[n++] = (struct console_port_spec){
         .name = "krun-signal", .in_fd = fds[0], .out_fd = -1, .owns_fds = true};
-    ports[n++] = (struct console_port_spec){
-        .name = "krun-exit", .in_fd = -1, .out_fd = -1, .on_output = on_exit_port,
-        .output_opaque = vm};
+    ports[n++] = (struct console_port_spec){.name = "krun-exit",
+                                            .in_fd = -1,
+                                            .out_fd = -1,
+                                            .on_output = on_exit_port,
+                                            .output_opaque = vm};
     return add_console(vm, "virtio-console hvc0", ports, n, size_fd, &vm->console, tokens);
 }
 
@@ -146,7 +148,8 @@ static int add_explicit_consoles(struct vm *vm, struct strvec *tokens)
             }
             for (size_t j = 0; j < cc->n_ports; j++) {
                 const struct console_port_config *pc = &cc->ports[j];
-                ports[n++] = (struct console_port_spec){.name = pc->name, .in_fd = pc->in_fd,
+                ports[n++] = (struct console_port_spec){.name = pc->name,
+                                                        .in_fd = pc->in_fd,
                                                         .out_fd = pc->out_fd,
                                                         .console = pc->is_tty};
                 if (pc->is_tty) {

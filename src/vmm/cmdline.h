@@ -13,11 +13,11 @@
 #include "util/strbuf.h"
 
 /* What the kernel accepts (COMMAND_LINE_SIZE on x86), and its env/arg limit. */
-#define CMDLINE_KERNEL_MAX 2048
+#define CMDLINE_KERNEL_MAX   2048
 #define CMDLINE_INIT_ENV_MAX 30
 
 #define CMDLINE_DEFAULT                                                                            \
-    "reboot=k panic=-1 panic_print=0 nomodule console=hvc0 rootfstype=virtiofs rw quiet "         \
+    "reboot=k panic=-1 panic_print=0 nomodule console=hvc0 rootfstype=virtiofs rw quiet "          \
     "no-kvmapf"
 
 /*

@@ -56,8 +56,7 @@ int vm_attach_virtio(struct vm *vm, struct virtio_device *dev)
             .flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
         };
         if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0) {
-            log_error("%s: KVM_IOEVENTFD for queue %u failed: %s", dev->name, i,
-                      strerror(errno));
+            log_error("%s: KVM_IOEVENTFD for queue %u failed: %s", dev->name, i, strerror(errno));
             return -errno;
         }
     }

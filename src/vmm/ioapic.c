@@ -16,22 +16,22 @@
 #include "util/log.h"
 #include "vmm/vm_setup.h"
 
-#define IOAPIC_REG_SELECT 0x00
-#define IOAPIC_REG_WINDOW 0x10
-#define IOAPIC_ID 0x00
-#define IOAPIC_VERSION 0x01
-#define IOAPIC_ARB 0x02
-#define IOAPIC_REDIR_BASE 0x10
+#define IOAPIC_REG_SELECT    0x00
+#define IOAPIC_REG_WINDOW    0x10
+#define IOAPIC_ID            0x00
+#define IOAPIC_VERSION       0x01
+#define IOAPIC_ARB           0x02
+#define IOAPIC_REDIR_BASE    0x10
 #define IOAPIC_VERSION_VALUE 0x11
 
-#define REDIR_VECTOR 0xffull
-#define REDIR_DELIVERY(e) (((e) >> 8) & 7)
+#define REDIR_VECTOR       0xffull
+#define REDIR_DELIVERY(e)  (((e) >> 8) & 7)
 #define REDIR_DEST_LOGICAL (1ull << 11)
-#define REDIR_REMOTE_IRR (1ull << 14)
-#define REDIR_LEVEL (1ull << 15)
-#define REDIR_MASKED (1ull << 16)
-#define REDIR_DEST(e) (((e) >> 56) & 0xff)
-#define REDIR_RO_BITS ((1ull << 12) | REDIR_REMOTE_IRR) /* delivery status, remote IRR */
+#define REDIR_REMOTE_IRR   (1ull << 14)
+#define REDIR_LEVEL        (1ull << 15)
+#define REDIR_MASKED       (1ull << 16)
+#define REDIR_DEST(e)      (((e) >> 56) & 0xff)
+#define REDIR_RO_BITS      ((1ull << 12) | REDIR_REMOTE_IRR) /* delivery status, remote IRR */
 
 struct ioapic {
     pthread_mutex_t lock;

@@ -9,15 +9,15 @@
 #include "util/log.h"
 #include "vmm/vm_setup.h"
 
-#define I8042_DATA 0x60
-#define I8042_COMMAND 0x64
+#define I8042_DATA      0x60
+#define I8042_COMMAND   0x64
 #define I8042_CMD_RESET 0xfe
-#define POST_PORT 0x80
+#define POST_PORT       0x80
 /*
  * The guest kernel's panic notifier writes here (the pvpanic ISA port and
  * protocol: bit 0 = panicked, bit 1 = crash loaded), see kernel/patches.
  */
-#define PANIC_PORT 0x505
+#define PANIC_PORT     0x505
 #define PANIC_PANICKED 1u
 
 static void i8042_read(void *opaque, uint16_t port, uint8_t *data, unsigned len)

@@ -68,8 +68,8 @@ int vm_add_serial_ports(struct vm *vm)
         if (!p->uart)
             return -ENOMEM;
         vm->n_serials++;
-        struct pio_handler h = {.base = com_base[i], .len = 8, .read = port_read,
-                                .write = port_write, .opaque = p};
+        struct pio_handler h = {
+            .base = com_base[i], .len = 8, .read = port_read, .write = port_write, .opaque = p};
         int ret = vm_add_pio(vm, &h);
         if (ret)
             return ret;

@@ -65,8 +65,7 @@ void vm_log_final_stats(struct vm *vm)
         return;
     uint64_t total, guest;
     resident(vm, &total, &guest);
-    log_info("stats: RSS %" PRIu64 " KiB, of which guest RAM %" PRIu64 " KiB, VMM %" PRIu64
-             " KiB",
+    log_info("stats: RSS %" PRIu64 " KiB, of which guest RAM %" PRIu64 " KiB, VMM %" PRIu64 " KiB",
              total, guest, total - guest);
     log_info("stats: exits to the VMM: port I/O %lu, MMIO %lu, other %lu",
              atomic_load(&vm->exits_io), atomic_load(&vm->exits_mmio),

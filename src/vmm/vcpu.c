@@ -101,8 +101,8 @@ static void *vcpu_thread(void *arg)
             consume_kick(vm->kick_signal);
             break;
         default:
-            log_error("vCPU %u: %s (KVM exit reason %u)", v->index,
-                      exit_name(v->run->exit_reason), v->run->exit_reason);
+            log_error("vCPU %u: %s (KVM exit reason %u)", v->index, exit_name(v->run->exit_reason),
+                      v->run->exit_reason);
             vm_request_stop(vm, VM_STOP_ERROR);
             return NULL;
         }

@@ -115,9 +115,12 @@ int vm_open_kvm(struct vm *vm)
         int cap;
         const char *name;
     } required[] = {
-        {KVM_CAP_IRQCHIP, "IRQCHIP"},         {KVM_CAP_IOEVENTFD, "IOEVENTFD"},
-        {KVM_CAP_IRQFD, "IRQFD"},             {KVM_CAP_USER_MEMORY, "USER_MEMORY"},
-        {KVM_CAP_SET_TSS_ADDR, "SET_TSS_ADDR"}, {KVM_CAP_EXT_CPUID, "EXT_CPUID"},
+        {KVM_CAP_IRQCHIP, "IRQCHIP"},
+        {KVM_CAP_IOEVENTFD, "IOEVENTFD"},
+        {KVM_CAP_IRQFD, "IRQFD"},
+        {KVM_CAP_USER_MEMORY, "USER_MEMORY"},
+        {KVM_CAP_SET_TSS_ADDR, "SET_TSS_ADDR"},
+        {KVM_CAP_EXT_CPUID, "EXT_CPUID"},
         {KVM_CAP_PIT2, "PIT2"},
     };
     for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
@@ -237,8 +240,8 @@ static bool map_bundle_from_file(const struct kernel_bundle *b, void *dst)
 static void *map_ram(uint64_t size)
 {
     /* Lazily backed: pages are allocated when the guest first touches them. */
-    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
     if (p == MAP_FAILED)
         return NULL;
     madvise(p, size, MADV_DONTDUMP);
@@ -251,8 +254,8 @@ int vm_create_memory(struct vm *vm, uint64_t total, const struct kernel_bundle *
     vm->high_size = total - vm->low_size;
     vm->low_host = map_ram(vm->low_size);
     if (!vm->low_host || (vm->high_size && !(vm->high_host = map_ram(vm->high_size)))) {
-        log_error("cannot reserve %llu MiB of guest memory: %s",
-                  (unsigned long long)(total >> 20), strerror(errno));
+        log_error("cannot reserve %llu MiB of guest memory: %s", (unsigned long long)(total >> 20),
+                  strerror(errno));
         return -ENOMEM;
     }
     int ret = gm_add_region(&vm->mem, 0, vm->low_size, vm->low_host);

@@ -27,7 +27,7 @@ struct serial;
 struct ioapic;
 
 #define VM_MAX_VIRTIO_DEVICES 11 /* IRQs 5..15 */
-#define VM_MAX_PIO_HANDLERS 16
+#define VM_MAX_PIO_HANDLERS   16
 
 /* Why the VM stopped. */
 enum vm_stop {
@@ -90,14 +90,14 @@ struct vm {
     struct console *console; /* the implicit console, if any */
     struct serial_port serials[4];
     unsigned n_serials;
-    struct ioapic *ioapic;   /* split irqchip only */
-    int signal_wfd;          /* write end of the krun-signal console port, or -1 */
+    struct ioapic *ioapic; /* split irqchip only */
+    int signal_wfd;        /* write end of the krun-signal console port, or -1 */
     /* What the root virtio-fs device serves beyond the host directory:
      * copies of the shares with the init and the workload file added. */
     struct fs_share *rt_shares;
     size_t n_rt_shares;
     struct strbuf workload;
-    char exit_line[16];      /* partial line from the krun-exit console port */
+    char exit_line[16]; /* partial line from the krun-exit console port */
     size_t exit_len;
     struct terminals terms;
 
@@ -106,7 +106,7 @@ struct vm {
     atomic_int exit_status; /* reported by the guest init, VM_NO_STATUS if none */
     atomic_bool stopping;   /* vCPU threads must leave KVM_RUN */
     int kick_signal;
-    int shutdown_efd;       /* krun_get_shutdown_eventfd, or -1 */
+    int shutdown_efd; /* krun_get_shutdown_eventfd, or -1 */
 
     struct vm_times start; /* when krun_start_enter was called (for stats) */
 

@@ -17,7 +17,7 @@ static const char *test_current = "";
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: %s: CHECK(%s) failed\n", __FILE__, __LINE__, test_current,    \
+            fprintf(stderr, "%s:%d: %s: CHECK(%s) failed\n", __FILE__, __LINE__, test_current,     \
                     #cond);                                                                        \
             test_failures++;                                                                       \
         }                                                                                          \
@@ -48,9 +48,10 @@ static const char *test_current = "";
         int before_ = test_failures;                                                               \
         test_current = #fn;                                                                        \
         fn();                                                                                      \
-        printf("%s %s\n", test_failures == before_ ? "ok  " : "FAIL", #fn);                       \
+        printf("%s %s\n", test_failures == before_ ? "ok  " : "FAIL", #fn);                        \
     } while (0)
 
-#define TEST_EXIT() (test_failures ? (fprintf(stderr, "%d check(s) failed\n", test_failures), 1) : 0)
+#define TEST_EXIT()                                                                                \
+    (test_failures ? (fprintf(stderr, "%d check(s) failed\n", test_failures), 1) : 0)
 
 #endif

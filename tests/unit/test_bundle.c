@@ -91,7 +91,7 @@ static void test_writable(void)
     if (!blob || !size)
         return;
     /* Would fault if the blob were in a read-only mapping. */
-    size_t idx[] = { 0, size / 2, size - 1 };
+    size_t idx[] = {0, size / 2, size - 1};
     for (size_t i = 0; i < sizeof(idx) / sizeof(idx[0]); i++) {
         char old = blob[idx[i]];
         blob[idx[i]] = (char)(old ^ 0x5a);
@@ -231,7 +231,10 @@ static void test_hidden_symbols(void)
     if (!lib)
         return;
     const char *hidden[] = {
-        "krunfw_kernel_blob", "KERNEL_BUNDLE", "krunfw_get_initrd", "krunfw_get_qboot",
+        "krunfw_kernel_blob",
+        "KERNEL_BUNDLE",
+        "krunfw_get_initrd",
+        "krunfw_get_qboot",
     };
     for (size_t i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++) {
         void *sym = dlsym(lib, hidden[i]);

@@ -158,11 +158,11 @@ static void test_cpio(void)
     CHECK_EQ(cpio_finish(&a), 0);
     const char *h = a.s + 4; /* padded to 4 */
     CHECK(memcmp(h, "070701", 6) == 0);
-    CHECK_EQ(hexfield(h + 6 + 8), 0100400);           /* mode */
-    CHECK_EQ(hexfield(h + 6 + 6 * 8), 5);             /* file size */
-    CHECK_EQ(hexfield(h + 6 + 11 * 8), 15);           /* name size incl. NUL */
+    CHECK_EQ(hexfield(h + 6 + 8), 0100400); /* mode */
+    CHECK_EQ(hexfield(h + 6 + 6 * 8), 5);   /* file size */
+    CHECK_EQ(hexfield(h + 6 + 11 * 8), 15); /* name size incl. NUL */
     CHECK_STR(h + 110, ".krun_workload");
-    CHECK(memcmp(h + 128, "hello", 5) == 0);         /* 110 + 15 padded to 128 */
+    CHECK(memcmp(h + 128, "hello", 5) == 0); /* 110 + 15 padded to 128 */
     const char *trailer = h + 128 + 8;
     CHECK(memcmp(trailer, "070701", 6) == 0);
     CHECK_STR(trailer + 110, "TRAILER!!!");

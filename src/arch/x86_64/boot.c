@@ -57,7 +57,8 @@ static int write_gdt(const struct guest_mem *gm, enum x86_entry kind)
     uint64_t gdt[X86_GDT_ENTRIES];
     x86_gdt_entries(kind == X86_ENTRY_PVH, gdt);
     uint64_t idt = 0;
-    if (gm_write(gm, X86_GDT_ADDR, gdt, sizeof(gdt)) || gm_write(gm, X86_IDT_ADDR, &idt, sizeof(idt)))
+    if (gm_write(gm, X86_GDT_ADDR, gdt, sizeof(gdt)) ||
+        gm_write(gm, X86_IDT_ADDR, &idt, sizeof(idt)))
         return -EFAULT;
     return 0;
 }

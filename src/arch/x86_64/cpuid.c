@@ -11,11 +11,11 @@
 
 #define CPUID_MAX_ENTRIES 256
 
-#define LEAF1_ECX_VMX (1u << 5)
+#define LEAF1_ECX_VMX          (1u << 5)
 #define LEAF1_ECX_TSC_DEADLINE (1u << 24)
-#define LEAF1_ECX_HYPERVISOR (1u << 31)
-#define LEAF1_EDX_HTT (1u << 28)
-#define EXT1_ECX_SVM (1u << 2)
+#define LEAF1_ECX_HYPERVISOR   (1u << 31)
+#define LEAF1_EDX_HTT          (1u << 28)
+#define EXT1_ECX_SVM           (1u << 2)
 
 static unsigned order_of(unsigned n)
 {

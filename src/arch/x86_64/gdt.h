@@ -7,9 +7,9 @@
 #include <stdint.h>
 
 #define X86_GDT_ENTRIES 4
-#define X86_SEL_CODE 0x08
-#define X86_SEL_DATA 0x10
-#define X86_SEL_TSS 0x18
+#define X86_SEL_CODE    0x08
+#define X86_SEL_DATA    0x10
+#define X86_SEL_TSS     0x18
 
 /* Null, flat code (64-bit, or 32-bit for PVH), flat data, TSS. */
 void x86_gdt_entries(bool code32, uint64_t gdt[X86_GDT_ENTRIES]);

@@ -9,10 +9,10 @@
 #include "arch/x86_64/boot.h"
 #include "arch/x86_64/layout.h"
 
-#define MP_SPEC_REV 4
-#define MP_LAPIC_VERSION 0x14
+#define MP_SPEC_REV       4
+#define MP_LAPIC_VERSION  0x14
 #define MP_IOAPIC_VERSION 0x11
-#define MP_ISA_IRQS 16
+#define MP_ISA_IRQS       16
 
 struct mp_floating {
     char signature[4]; /* "_MP_" */
@@ -117,16 +117,22 @@ int x86_write_mptable(const struct guest_mem *gm, unsigned n_cpus)
     memcpy(p, &bus, sizeof(bus));
     p += sizeof(bus);
     entries++;
-    struct mp_ioapic ioapic = {
-        .type = 2, .apic_id = ioapic_id, .version = MP_IOAPIC_VERSION, .flags = 1,
-        .addr = (uint32_t)X86_IOAPIC_ADDR};
+    struct mp_ioapic ioapic = {.type = 2,
+                               .apic_id = ioapic_id,
+                               .version = MP_IOAPIC_VERSION,
+                               .flags = 1,
+                               .addr = (uint32_t)X86_IOAPIC_ADDR};
     memcpy(p, &ioapic, sizeof(ioapic));
     p += sizeof(ioapic);
     entries++;
     for (uint8_t irq = 0; irq < MP_ISA_IRQS; irq++, entries++) {
         /* KVM wires the PIT (GSI 0) to IOAPIC pin 2, as on a PC; the rest 1:1. */
-        struct mp_irq e = {.type = 3, .irq_type = 0, .src_bus = 0, .src_irq = irq,
-                           .dst_apic = ioapic_id, .dst_pin = irq == 0 ? 2 : irq};
+        struct mp_irq e = {.type = 3,
+                           .irq_type = 0,
+                           .src_bus = 0,
+                           .src_irq = irq,
+                           .dst_apic = ioapic_id,
+                           .dst_pin = irq == 0 ? 2 : irq};
         memcpy(p, &e, sizeof(e));
         p += sizeof(e);
     }

@@ -10,27 +10,27 @@
 #include "arch/x86_64/layout.h"
 #include "util/log.h"
 
-#define CR0_PE (1ull << 0)
-#define CR0_ET (1ull << 4)
-#define CR0_PG (1ull << 31)
-#define CR4_PAE (1ull << 5)
+#define CR0_PE   (1ull << 0)
+#define CR0_ET   (1ull << 4)
+#define CR0_PG   (1ull << 31)
+#define CR4_PAE  (1ull << 5)
 #define EFER_LME (1ull << 8)
 #define EFER_LMA (1ull << 10)
 
-#define MSR_IA32_SYSENTER_CS 0x174
+#define MSR_IA32_SYSENTER_CS  0x174
 #define MSR_IA32_SYSENTER_ESP 0x175
 #define MSR_IA32_SYSENTER_EIP 0x176
-#define MSR_IA32_MISC_ENABLE 0x1a0
-#define MSR_MTRR_DEF_TYPE 0x2ff
-#define MSR_STAR 0xc0000081
-#define MSR_LSTAR 0xc0000082
-#define MSR_CSTAR 0xc0000083
-#define MSR_SYSCALL_MASK 0xc0000084
-#define MSR_KERNEL_GS_BASE 0xc0000102
+#define MSR_IA32_MISC_ENABLE  0x1a0
+#define MSR_MTRR_DEF_TYPE     0x2ff
+#define MSR_STAR              0xc0000081
+#define MSR_LSTAR             0xc0000082
+#define MSR_CSTAR             0xc0000083
+#define MSR_SYSCALL_MASK      0xc0000084
+#define MSR_KERNEL_GS_BASE    0xc0000102
 
-#define APIC_LVT0 0x350
-#define APIC_LVT1 0x360
-#define APIC_MODE_NMI 0x4
+#define APIC_LVT0        0x350
+#define APIC_LVT1        0x360
+#define APIC_MODE_NMI    0x4
 #define APIC_MODE_EXTINT 0x7
 
 static int setup_sregs(int fd, const struct x86_boot *b)
@@ -95,8 +95,8 @@ static int setup_msrs(int fd)
         {MSR_KERNEL_GS_BASE, 0},
         {MSR_SYSCALL_MASK, 0},
         {MSR_LSTAR, 0},
-        {MSR_IA32_MISC_ENABLE, 1},               /* fast string operations */
-        {MSR_MTRR_DEF_TYPE, (1u << 11) | 6},     /* MTRRs on, default write-back */
+        {MSR_IA32_MISC_ENABLE, 1},           /* fast string operations */
+        {MSR_MTRR_DEF_TYPE, (1u << 11) | 6}, /* MTRRs on, default write-back */
     };
     const size_t n = sizeof(boot_msrs) / sizeof(boot_msrs[0]);
     struct kvm_msrs *msrs = calloc(1, sizeof(*msrs) + n * sizeof(struct kvm_msr_entry));

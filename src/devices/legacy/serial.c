@@ -12,28 +12,28 @@
 #include <unistd.h>
 
 #define REG_DATA 0 /* RBR / THR, or DLL with DLAB */
-#define REG_IER 1  /* or DLM with DLAB */
-#define REG_IIR 2  /* read: IIR, write: FCR */
-#define REG_LCR 3
-#define REG_MCR 4
-#define REG_LSR 5
-#define REG_MSR 6
-#define REG_SCR 7
+#define REG_IER  1 /* or DLM with DLAB */
+#define REG_IIR  2 /* read: IIR, write: FCR */
+#define REG_LCR  3
+#define REG_MCR  4
+#define REG_LSR  5
+#define REG_MSR  6
+#define REG_SCR  7
 
-#define IER_RDI 0x01
-#define IER_THRI 0x02
-#define IIR_NONE 0x01
-#define IIR_THRI 0x02
-#define IIR_RDI 0x04
-#define IIR_FIFO 0xc0
-#define FCR_ENABLE 0x01
+#define IER_RDI      0x01
+#define IER_THRI     0x02
+#define IIR_NONE     0x01
+#define IIR_THRI     0x02
+#define IIR_RDI      0x04
+#define IIR_FIFO     0xc0
+#define FCR_ENABLE   0x01
 #define FCR_CLEAR_RX 0x02
-#define LCR_DLAB 0x80
-#define MCR_LOOP 0x10
-#define LSR_DR 0x01
-#define LSR_THRE 0x20
-#define LSR_TEMT 0x40
-#define MSR_IDLE 0xb0 /* DCD, DSR, CTS */
+#define LCR_DLAB     0x80
+#define MCR_LOOP     0x10
+#define LSR_DR       0x01
+#define LSR_THRE     0x20
+#define LSR_TEMT     0x40
+#define MSR_IDLE     0xb0 /* DCD, DSR, CTS */
 
 #define FIFO_SIZE 16
 
@@ -148,8 +148,8 @@ uint8_t serial_read(struct serial *s, unsigned offset)
     case REG_MSR:
         if (s->mcr & MCR_LOOP) {
             /* Loopback: DTR->DSR, RTS->CTS, OUT1->RI, OUT2->DCD. */
-            v = (uint8_t)(((s->mcr & 0x01) << 5) | ((s->mcr & 0x02) << 3) |
-                          ((s->mcr & 0x04) << 4) | ((s->mcr & 0x08) << 4));
+            v = (uint8_t)(((s->mcr & 0x01) << 5) | ((s->mcr & 0x02) << 3) | ((s->mcr & 0x04) << 4) |
+                          ((s->mcr & 0x08) << 4));
         } else {
             v = MSR_IDLE;
         }
