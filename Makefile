@@ -54,9 +54,13 @@ $(B)/san/%.o: %.c
 	$(CC) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
 
 # Assembly files pull generated blobs in with .incbin; they live in $(B)/gen.
-$(B)/obj/%.o $(B)/san/%.o: %.S
-	@mkdir -p $(dir $@)
-	$(CC) -c $< -o $@ -Wa,-I$(B)/gen
+# Two separate rules: one rule with two target patterns would tell make that
+# a single run builds both objects.
+ASM_COMPILE = mkdir -p $(dir $@) && $(CC) -c $< -o $@ -Wa,-I$(B)/gen
+$(B)/obj/%.o: %.S
+	$(ASM_COMPILE)
+$(B)/san/%.o: %.S
+	$(ASM_COMPILE)
 
 $(B)/$(KRUN_SONAME): $(LIB_OBJS) src/libkrun.map
 	$(CC) -shared -pthread -Wl,-soname,$(KRUN_SONAME) -Wl,--version-script=src/libkrun.map \

@@ -18,7 +18,7 @@ ROOT=$T/root
 mkdir -p "$T/src/tree"
 for d in $(seq 1 50); do
     mkdir "$T/src/tree/d$d"
-    for f in $(seq 1 100); do head -c 200 /dev/zero >"$T/src/tree/d$d/f$f"; done
+    for f in $(seq 1 100); do printf "%200s" "" >"$T/src/tree/d$d/f$f"; done
 done
 tar -C "$T/src" -cf "$ROOT/tree.tar" tree
 rm -rf "$T/src"
