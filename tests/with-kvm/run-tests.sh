@@ -1,7 +1,8 @@
 #!/bin/sh
 # Tests of tools/with-kvm: exit statuses, separate streams, binary data,
 # cwd/env/stdin, streaming, timeouts, sessions and concurrency, the probe
-# inside and outside, loud failures. Boots the KVM host VM about three times.
+# inside and outside, loud failures, a repository under /tmp. Boots the KVM
+# host VM about four times.
 #
 # Usage: sh tests/with-kvm/run-tests.sh      (or: make check-with-kvm)
 # KVM_PROBE: a built tools/kvm-probe (default: built here with cc).
@@ -108,6 +109,17 @@ if ls "$REPO"/build/with-kvm/oneshot.* >/dev/null 2>&1; then
 else
     ok "one-shot: torn down"
 fi
+
+# ---- a repository under /tmp (where CI clones may live), which the KVM
+# host's fresh tmpfs on /tmp must not hide
+TR=$(mktemp -d /tmp/with-kvm-repo.XXXXXX)
+mkdir -p "$TR/tools"
+cp tools/with-kvm tools/kvm-agent.c tools/kvm-probe.c "$TR/tools/"
+rc=0
+(cd "$TR" && tools/with-kvm --nested sh -c 'cat tools/kvm-probe.c >/dev/null && pwd') >"$T/o" 2>"$T/e" || rc=$?
+expect_rc "repository under /tmp: runs" 0 $rc "$(cat "$T/e")"
+if [ "$(cat "$T/o")" = "$TR" ]; then ok "repository under /tmp: cwd inside it"; else not_ok "repository under /tmp: cwd inside it" "$(cat "$T/o" "$T/e")"; fi
+rm -rf "$TR"
 
 # ---- a session
 t0=$(ms)
