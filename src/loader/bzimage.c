@@ -1,11 +1,10 @@
 #include "loader/kernel.h"
+#include "loader/load_error.h"
 
 #include <asm/bootparam.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <string.h>
 
 _Static_assert(sizeof(struct setup_header) == SETUP_HEADER_MAX, "setup header size");
@@ -14,18 +13,6 @@ _Static_assert(offsetof(struct boot_params, hdr) == SETUP_HEADER_OFFSET, "setup 
 #define HDRS_OFFSET    0x202 /* "HdrS", and the end of the jump at 0x200 */
 #define MIN_PROTOCOL   0x020c
 #define ENTRY64_OFFSET 0x200
-
-__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, int rc,
-                                                      const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
 
 bool kernel_is_bzimage(const uint8_t *data, size_t len)
 {
@@ -39,42 +26,42 @@ int kernel_load_bzimage(const uint8_t *data, size_t len, struct guest_mem *gm,
 
     memset(out, 0, sizeof(*out));
     if (!kernel_is_bzimage(data, len))
-        return fail(err, errlen, -ENOEXEC, "not a bzImage (no HdrS signature)");
+        return loader_fail(err, errlen, -ENOEXEC, "not a bzImage (no HdrS signature)");
     /* Everything up to init_size (protocol 2.10) must be in the file. */
     const size_t need = SETUP_HEADER_OFFSET + offsetof(struct setup_header, init_size) + 4;
     if (len < need)
-        return fail(err, errlen, -ENOEXEC, "bzImage setup header truncated");
+        return loader_fail(err, errlen, -ENOEXEC, "bzImage setup header truncated");
     memset(&h, 0, sizeof(h));
     memcpy(&h, data + SETUP_HEADER_OFFSET,
            len - SETUP_HEADER_OFFSET < sizeof(h) ? len - SETUP_HEADER_OFFSET : sizeof(h));
 
     if (h.version < MIN_PROTOCOL)
-        return fail(err, errlen, -ENOEXEC,
-                    "boot protocol %u.%02u is too old (2.12 or later needed)", h.version >> 8,
-                    h.version & 0xff);
+        return loader_fail(err, errlen, -ENOEXEC,
+                           "boot protocol %u.%02u is too old (2.12 or later needed)",
+                           h.version >> 8, h.version & 0xff);
     /* The short jump at 0x200 skips the header: its target is where the header ends. */
     size_t hdr_end = HDRS_OFFSET + (h.jump >> 8);
     if (hdr_end < need)
-        return fail(err, errlen, -ENOEXEC, "bzImage setup header too short");
+        return loader_fail(err, errlen, -ENOEXEC, "bzImage setup header too short");
     if (!(h.loadflags & LOADED_HIGH))
-        return fail(err, errlen, -ENOEXEC, "not a bzImage (LOADED_HIGH not set)");
+        return loader_fail(err, errlen, -ENOEXEC, "not a bzImage (LOADED_HIGH not set)");
     if (!(h.xloadflags & XLF_KERNEL_64))
-        return fail(err, errlen, -ENOEXEC, "kernel has no 64-bit entry point");
+        return loader_fail(err, errlen, -ENOEXEC, "kernel has no 64-bit entry point");
 
     uint64_t setup_size = ((uint64_t)(h.setup_sects ? h.setup_sects : 4) + 1) * 512;
     if (setup_size >= len)
-        return fail(err, errlen, -ENOEXEC, "bzImage truncated: no protected-mode kernel");
+        return loader_fail(err, errlen, -ENOEXEC, "bzImage truncated: no protected-mode kernel");
     uint64_t size = (uint64_t)h.syssize * 16;
     if (size == 0)
         size = len - setup_size;
     if (size > len - setup_size)
-        return fail(err, errlen, -ENOEXEC,
-                    "bzImage truncated: protected-mode kernel is %" PRIu64
-                    " bytes, the file has %" PRIu64,
-                    size, (uint64_t)len - setup_size);
+        return loader_fail(err, errlen, -ENOEXEC,
+                           "bzImage truncated: protected-mode kernel is %" PRIu64
+                           " bytes, the file has %" PRIu64,
+                           size, (uint64_t)len - setup_size);
     if (size <= ENTRY64_OFFSET)
-        return fail(err, errlen, -ENOEXEC, "protected-mode kernel too small (%" PRIu64 " bytes)",
-                    size);
+        return loader_fail(err, errlen, -ENOEXEC,
+                           "protected-mode kernel too small (%" PRIu64 " bytes)", size);
 
     /*
      * pref_address is where the kernel runs: a relocatable kernel
@@ -89,8 +76,9 @@ int kernel_load_bzimage(const uint8_t *data, size_t len, struct guest_mem *gm,
     if (gm) {
         uint8_t *dst = gm_ptr(gm, load, span);
         if (!dst)
-            return fail(err, errlen, -ENOMEM, "kernel needs guest RAM at 0x%" PRIx64 "-0x%" PRIx64,
-                        load, load + span);
+            return loader_fail(err, errlen, -ENOMEM,
+                               "kernel needs guest RAM at 0x%" PRIx64 "-0x%" PRIx64, load,
+                               load + span);
         memcpy(dst, data + setup_size, size);
     }
 

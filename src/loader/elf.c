@@ -1,26 +1,13 @@
 #include "loader/kernel.h"
+#include "loader/load_error.h"
 
 #include <elf.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 /* The PVH entry note (Xen's elfnote.h): name "Xen", 32-bit physical entry. */
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
-
-__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, int rc,
-                                                      const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
 
 bool kernel_is_elf(const uint8_t *data, size_t len)
 {
@@ -52,13 +39,13 @@ static int scan_notes(const uint8_t *p, uint64_t size, uint64_t align, unsigned 
         uint64_t rem = size - off;
         memcpy(&nh, p + off, sizeof(nh));
         if (nh.n_namesz > rem - sizeof(nh))
-            return fail(err, errlen, -ENOEXEC, "segment %u: malformed note", seg);
+            return loader_fail(err, errlen, -ENOEXEC, "segment %u: malformed note", seg);
         /* The padding after the last name or descriptor may be missing. */
         uint64_t desc_off = round_up(sizeof(nh) + (uint64_t)nh.n_namesz, align);
         if (desc_off > rem)
             desc_off = rem;
         if (nh.n_descsz > rem - desc_off)
-            return fail(err, errlen, -ENOEXEC, "segment %u: malformed note", seg);
+            return loader_fail(err, errlen, -ENOEXEC, "segment %u: malformed note", seg);
         uint64_t next = round_up(desc_off + nh.n_descsz, align);
         const uint8_t *name = p + off + sizeof(nh);
         const uint8_t *desc = p + off + desc_off;
@@ -75,11 +62,12 @@ static int scan_notes(const uint8_t *p, uint64_t size, uint64_t align, unsigned 
         } else if (nh.n_descsz == 8) {
             memcpy(&v, desc, 8);
         } else {
-            return fail(err, errlen, -ENOEXEC, "segment %u: PVH entry note of size %" PRIu32, seg,
-                        nh.n_descsz);
+            return loader_fail(err, errlen, -ENOEXEC, "segment %u: PVH entry note of size %" PRIu32,
+                               seg, nh.n_descsz);
         }
         if (v > UINT32_MAX)
-            return fail(err, errlen, -ENOEXEC, "PVH entry point 0x%" PRIx64 " above 4 GiB", v);
+            return loader_fail(err, errlen, -ENOEXEC, "PVH entry point 0x%" PRIx64 " above 4 GiB",
+                               v);
         *found = true;
         *entry = (uint32_t)v;
     }
@@ -124,25 +112,26 @@ int kernel_load_elf(const uint8_t *data, size_t len, struct guest_mem *gm, struc
 
     memset(out, 0, sizeof(*out));
     if (!kernel_is_elf(data, len))
-        return fail(err, errlen, -ENOEXEC, "not an ELF file");
+        return loader_fail(err, errlen, -ENOEXEC, "not an ELF file");
     if (len < sizeof(eh))
-        return fail(err, errlen, -ENOEXEC, "truncated ELF header");
+        return loader_fail(err, errlen, -ENOEXEC, "truncated ELF header");
     memcpy(&eh, data, sizeof(eh));
     if (eh.e_ident[EI_CLASS] != ELFCLASS64)
-        return fail(err, errlen, -ENOEXEC, "not a 64-bit ELF file");
+        return loader_fail(err, errlen, -ENOEXEC, "not a 64-bit ELF file");
     if (eh.e_ident[EI_DATA] != ELFDATA2LSB)
-        return fail(err, errlen, -ENOEXEC, "not a little-endian ELF file");
+        return loader_fail(err, errlen, -ENOEXEC, "not a little-endian ELF file");
     if (eh.e_machine != EM_X86_64)
-        return fail(err, errlen, -ENOEXEC, "ELF machine %u is not x86_64", eh.e_machine);
+        return loader_fail(err, errlen, -ENOEXEC, "ELF machine %u is not x86_64", eh.e_machine);
     if (eh.e_type != ET_EXEC)
-        return fail(err, errlen, -ENOEXEC, "ELF type %u is not an executable", eh.e_type);
+        return loader_fail(err, errlen, -ENOEXEC, "ELF type %u is not an executable", eh.e_type);
     if (eh.e_phnum == 0 || eh.e_phnum == PN_XNUM)
-        return fail(err, errlen, -ENOEXEC, "unsupported number of program headers (%u)",
-                    eh.e_phnum);
+        return loader_fail(err, errlen, -ENOEXEC, "unsupported number of program headers (%u)",
+                           eh.e_phnum);
     if (eh.e_phentsize != sizeof(Elf64_Phdr))
-        return fail(err, errlen, -ENOEXEC, "unexpected program header size %u", eh.e_phentsize);
+        return loader_fail(err, errlen, -ENOEXEC, "unexpected program header size %u",
+                           eh.e_phentsize);
     if (eh.e_phoff > len || (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr) > len - eh.e_phoff)
-        return fail(err, errlen, -ENOEXEC, "program headers beyond the end of the file");
+        return loader_fail(err, errlen, -ENOEXEC, "program headers beyond the end of the file");
 
     /* Pass 1: validate everything before touching guest memory. */
     uint64_t lo = UINT64_MAX, hi = 0;
@@ -154,8 +143,8 @@ int kernel_load_elf(const uint8_t *data, size_t len, struct guest_mem *gm, struc
         get_phdr(data, &eh, i, &ph);
         if (ph.p_type == PT_NOTE) {
             if (ph.p_offset > len || ph.p_filesz > len - ph.p_offset)
-                return fail(err, errlen, -ENOEXEC, "segment %u extends beyond the end of the file",
-                            i);
+                return loader_fail(err, errlen, -ENOEXEC,
+                                   "segment %u extends beyond the end of the file", i);
             int rc = scan_notes(data + ph.p_offset, ph.p_filesz, ph.p_align == 8 ? 8 : 4, i, &pvh,
                                 &pvh_entry, err, errlen);
             if (rc)
@@ -165,15 +154,17 @@ int kernel_load_elf(const uint8_t *data, size_t len, struct guest_mem *gm, struc
         if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
             continue;
         if (ph.p_filesz > ph.p_memsz)
-            return fail(err, errlen, -ENOEXEC, "segment %u: file size larger than memory size", i);
+            return loader_fail(err, errlen, -ENOEXEC,
+                               "segment %u: file size larger than memory size", i);
         if (ph.p_offset > len || ph.p_filesz > len - ph.p_offset)
-            return fail(err, errlen, -ENOEXEC, "segment %u extends beyond the end of the file", i);
+            return loader_fail(err, errlen, -ENOEXEC,
+                               "segment %u extends beyond the end of the file", i);
         if (ph.p_memsz > UINT64_MAX - ph.p_paddr)
-            return fail(err, errlen, -ENOEXEC, "segment %u: address range wraps around", i);
+            return loader_fail(err, errlen, -ENOEXEC, "segment %u: address range wraps around", i);
         if (gm && !gm_ptr(gm, ph.p_paddr, ph.p_memsz))
-            return fail(err, errlen, -ENOMEM,
-                        "segment %u (0x%" PRIx64 "-0x%" PRIx64 ") outside guest memory", i,
-                        ph.p_paddr, ph.p_paddr + ph.p_memsz);
+            return loader_fail(err, errlen, -ENOMEM,
+                               "segment %u (0x%" PRIx64 "-0x%" PRIx64 ") outside guest memory", i,
+                               ph.p_paddr, ph.p_paddr + ph.p_memsz);
         n_load++;
         if (ph.p_paddr < lo)
             lo = ph.p_paddr;
@@ -181,15 +172,17 @@ int kernel_load_elf(const uint8_t *data, size_t len, struct guest_mem *gm, struc
             hi = ph.p_paddr + ph.p_memsz;
     }
     if (n_load == 0)
-        return fail(err, errlen, -ENOEXEC, "no loadable segments");
+        return loader_fail(err, errlen, -ENOEXEC, "no loadable segments");
 
     uint64_t entry64 = 0;
     if (!resolve_entry(data, &eh, &entry64) && !pvh)
-        return fail(err, errlen, -ENOEXEC,
-                    "entry point 0x%" PRIx64 " is not inside a loadable segment", eh.e_entry);
+        return loader_fail(err, errlen, -ENOEXEC,
+                           "entry point 0x%" PRIx64 " is not inside a loadable segment",
+                           eh.e_entry);
     if (pvh && !in_loaded(data, &eh, pvh_entry))
-        return fail(err, errlen, -ENOEXEC,
-                    "PVH entry point 0x%" PRIx32 " is not inside a loadable segment", pvh_entry);
+        return loader_fail(err, errlen, -ENOEXEC,
+                           "PVH entry point 0x%" PRIx32 " is not inside a loadable segment",
+                           pvh_entry);
 
     /* Pass 2: copy (unless only measuring). */
     for (unsigned i = 0; gm && i < eh.e_phnum; i++) {

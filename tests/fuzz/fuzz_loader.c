@@ -1,4 +1,4 @@
-/* SRCS: src/loader/elf.c src/loader/bzimage.c src/loader/initramfs.c src/util/guest_mem.c */
+/* SRCS: src/loader/elf.c src/loader/bzimage.c src/loader/load_error.c src/loader/initramfs.c src/util/guest_mem.c */
 /*
  * libFuzzer harness for the kernel image parsers: the input is the image,
  * given to both the ELF and the bzImage loader. A load must either fail

@@ -1,4 +1,4 @@
-/* SRCS: src/loader/elf.c src/loader/bzimage.c src/loader/initramfs.c src/util/guest_mem.c */
+/* SRCS: src/loader/elf.c src/loader/bzimage.c src/loader/load_error.c src/loader/initramfs.c src/util/guest_mem.c */
 /*
  * Kernel loaders against synthetic images (valid and corrupt), then against
  * the real vmlinux and bzImage of the build when they exist.
