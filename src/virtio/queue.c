@@ -295,7 +295,9 @@ bool virtq_enable_notify(struct virtq *q)
     return ld16(&avail->idx) != q->last_avail;
 }
 
-size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t offset, void *buf, size_t len)
+/* Copies between buf and the bytes of iov from offset on; to_iov picks the direction. */
+static size_t iov_copy(const struct iovec *iov, unsigned n, size_t offset, uint8_t *buf, size_t len,
+                       bool to_iov)
 {
     size_t done = 0;
     for (unsigned i = 0; i < n && done < len; i++) {
@@ -307,28 +309,24 @@ size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t offset, void *buf,
         size_t k = seg - offset;
         if (k > len - done)
             k = len - done;
-        memcpy((uint8_t *)buf + done, (const uint8_t *)iov[i].iov_base + offset, k);
+        uint8_t *in_iov = (uint8_t *)iov[i].iov_base + offset;
+        if (to_iov)
+            memcpy(in_iov, buf + done, k);
+        else
+            memcpy(buf + done, in_iov, k);
         done += k;
         offset = 0;
     }
     return done;
 }
 
+size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t offset, void *buf, size_t len)
+{
+    return iov_copy(iov, n, offset, buf, len, false);
+}
+
 size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t offset, const void *buf, size_t len)
 {
-    size_t done = 0;
-    for (unsigned i = 0; i < n && done < len; i++) {
-        size_t seg = iov[i].iov_len;
-        if (offset >= seg) {
-            offset -= seg;
-            continue;
-        }
-        size_t k = seg - offset;
-        if (k > len - done)
-            k = len - done;
-        memcpy((uint8_t *)iov[i].iov_base + offset, (const uint8_t *)buf + done, k);
-        done += k;
-        offset = 0;
-    }
-    return done;
+    /* Only read from, when copying into the iovec. */
+    return iov_copy(iov, n, offset, (uint8_t *)buf, len, true);
 }
