@@ -55,6 +55,21 @@ static const char *exit_name(uint32_t reason)
     }
 }
 
+/* Where a vCPU was when it shut down (triple fault): for the guest's developer. */
+static void log_shutdown_state(const struct vcpu *v)
+{
+    struct kvm_regs r;
+    struct kvm_sregs sr;
+    if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 || ioctl(v->fd, KVM_GET_SREGS, &sr) < 0) {
+        log_error("vCPU %u shut down (triple fault); its registers are unreadable: %s", v->index,
+                  strerror(errno));
+        return;
+    }
+    log_error("vCPU %u shut down (triple fault) at RIP 0x%llx, CS 0x%x, RSP 0x%llx, CR0 0x%llx, "
+              "CR2 0x%llx, CR3 0x%llx, CR4 0x%llx, EFER 0x%llx",
+              v->index, r.rip, sr.cs.selector, r.rsp, sr.cr0, sr.cr2, sr.cr3, sr.cr4, sr.efer);
+}
+
 static void *vcpu_thread(void *arg)
 {
     struct vcpu *v = arg;
@@ -90,6 +105,7 @@ static void *vcpu_thread(void *arg)
             vm_request_stop(vm, VM_STOP_RESET);
             return NULL;
         case KVM_EXIT_SHUTDOWN:
+            log_shutdown_state(v);
             vm_request_stop(vm, VM_STOP_TRIPLE_FAULT);
             return NULL;
         case KVM_EXIT_SYSTEM_EVENT:
