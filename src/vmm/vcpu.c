@@ -55,19 +55,32 @@ static const char *exit_name(uint32_t reason)
     }
 }
 
-/* Where a vCPU was when it shut down (triple fault): for the guest's developer. */
-static void log_shutdown_state(const struct vcpu *v)
+/*
+ * A vCPU shut down (KVM_EXIT_SHUTDOWN). Returns true when it is an AP in the
+ * reset state: Linux parks the APs in INIT when it reboots, and a nested
+ * hypervisor that lets INIT through to a running AP sends it to the reset
+ * vector, where there is no firmware. That is the end of the AP, not a guest
+ * crash: the BSP's reboot still ends the VM. Anything else is a triple fault,
+ * logged with where the vCPU was.
+ */
+static bool shutdown_is_parked_ap(const struct vcpu *v)
 {
     struct kvm_regs r;
     struct kvm_sregs sr;
     if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 || ioctl(v->fd, KVM_GET_SREGS, &sr) < 0) {
         log_error("vCPU %u shut down (triple fault); its registers are unreadable: %s", v->index,
                   strerror(errno));
-        return;
+        return false;
+    }
+    if (v->index != 0 && r.rip == 0xfff0 && sr.cs.selector == 0xf000 && !(sr.cr0 & 1)) {
+        log_info("vCPU %u reached the reset vector after an INIT (parked by the guest); it stops",
+                 v->index);
+        return true;
     }
     log_error("vCPU %u shut down (triple fault) at RIP 0x%llx, CS 0x%x, RSP 0x%llx, CR0 0x%llx, "
               "CR2 0x%llx, CR3 0x%llx, CR4 0x%llx, EFER 0x%llx",
               v->index, r.rip, sr.cs.selector, r.rsp, sr.cr0, sr.cr2, sr.cr3, sr.cr4, sr.efer);
+    return false;
 }
 
 static void *vcpu_thread(void *arg)
@@ -105,8 +118,8 @@ static void *vcpu_thread(void *arg)
             vm_request_stop(vm, VM_STOP_RESET);
             return NULL;
         case KVM_EXIT_SHUTDOWN:
-            log_shutdown_state(v);
-            vm_request_stop(vm, VM_STOP_TRIPLE_FAULT);
+            if (!shutdown_is_parked_ap(v))
+                vm_request_stop(vm, VM_STOP_TRIPLE_FAULT);
             return NULL;
         case KVM_EXIT_SYSTEM_EVENT:
             vm_request_stop(vm, v->run->system_event.type == KVM_SYSTEM_EVENT_CRASH
