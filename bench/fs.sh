@@ -14,9 +14,10 @@ trap 'rm -rf "$T"' EXIT
 ROOT=$T/root
 "$(dirname "$0")/../tests/vm/mkrootfs.sh" "$ROOT"
 
-# 50 directories of 100 files of 200 bytes.
+# DIRS directories of 100 files of 200 bytes (50 by default: 5000 files).
+DIRS=${DIRS:-50}
 mkdir -p "$T/src/tree"
-for d in $(seq 1 50); do
+for d in $(seq 1 "$DIRS"); do
     mkdir "$T/src/tree/d$d"
     for f in $(seq 1 100); do printf "%200s" "" >"$T/src/tree/d$d/f$f"; done
 done
@@ -42,7 +43,7 @@ for i in $(seq "$RUNS"); do
     sh "$ROOT/meta.sh" "$ROOT" "$ROOT/tree.tar" >>"$T/host"
     "$B/krun-chroot" --cpus 2 --mem 512 "$ROOT" /bin/sh /meta.sh / /tree.tar </dev/null >>"$T/guest"
 done
-echo "bench/fs: 5000 files of 200 bytes in 50 directories, median of $RUNS runs"
+echo "bench/fs: $((DIRS * 100)) files of 200 bytes in $DIRS directories, median of $RUNS runs"
 printf '%-8s %10s %10s %8s\n' phase host-s guest-s ratio
 for p in unpack find stat remove; do
     h=$(awk -v p=$p '$1 == p {print $2}' "$T/host" | median)

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/log.h"
 #include "virtio/fs/fs_name.h"
 #include "virtio/fs/fuse_iov.h"
 #include "virtio/fs/fuse_reply.h"
@@ -68,6 +69,8 @@ static size_t reply_raw(struct req *r, int error, const void *a, size_t alen, co
         .error = error,
         .unique = r->h.unique,
     };
+    log_msg(LOG_TRACE, "virtio-fs: opcode %u node %llu: error %d, %u bytes", r->h.opcode,
+            (unsigned long long)r->h.nodeid, error, oh.len);
     fiov_scatter(r->out, r->n_out, 0, &oh, sizeof(oh));
     if (alen)
         fiov_scatter(r->out, r->n_out, HDR_OUT, a, alen);
