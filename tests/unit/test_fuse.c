@@ -1,4 +1,4 @@
-/* SRCS: src/virtio/fs/fuse_server.c src/virtio/fs/fuse_iov.c src/virtio/fs/fuse_reply.c src/virtio/fs/fs_name.c src/virtio/fs/fs_creds.c src/virtio/fs/idmap.c src/virtio/fs/pt_table.c src/virtio/fs/passthrough.c src/virtio/fs/overlay.c */
+/* SRCS: src/virtio/fs/fuse_server.c src/virtio/fs/fuse_iov.c src/virtio/fs/fuse_reply.c src/virtio/fs/fs_name.c src/virtio/fs/fs_creds.c src/virtio/fs/idmap.c src/virtio/fs/pt_table.c src/virtio/fs/passthrough.c src/virtio/fs/overlay.c src/util/log.c */
 /*
  * The FUSE server with host passthrough: protocol handling (INIT, header
  * and size checks, segment splitting) and every operation, checked against
@@ -164,6 +164,12 @@ static void test_lookup_getattr(void)
     CHECK_EQ(fx_lookup(&f, d, "b", &e2), 0);
     CHECK_EQ(e2.attr.size, 1);
     CHECK_EQ(fx_lookup(&f, d, "nope", NULL), -ENOENT);
+    /* On the wire a miss is a cacheable negative entry, not an error. */
+    struct part nope = P_STR("nope");
+    memset(&e2, 0xff, sizeof(e2));
+    CHECK_EQ(fx_call(&f, FUSE_LOOKUP, d, &nope, 1, &e2, sizeof(e2), NULL), 0);
+    CHECK_EQ(e2.nodeid, 0);
+    CHECK_EQ(e2.entry_valid, 5);
     /* A file is no directory. */
     CHECK_EQ(fx_lookup(&f, e.nodeid, "x", NULL), -ENOTDIR);
 

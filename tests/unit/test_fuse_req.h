@@ -256,7 +256,11 @@ static inline int fx_lookup(struct fx *f, uint64_t parent, const char *name,
 {
     struct part p = P_STR(name);
     struct fuse_entry_out tmp;
-    return fx_call(f, FUSE_LOOKUP, parent, &p, 1, e ? e : &tmp, sizeof(tmp), NULL);
+    if (!e)
+        e = &tmp;
+    int ret = fx_call(f, FUSE_LOOKUP, parent, &p, 1, e, sizeof(*e), NULL);
+    /* A negative entry is ENOENT to the guest, as the kernel sees it. */
+    return ret == 0 && e->nodeid == 0 ? -ENOENT : ret;
 }
 
 /* Node id of a name (0 on failure). */

@@ -204,6 +204,12 @@ static size_t do_lookup(struct req *r)
         return reply_err(r, ret);
     struct fs_entry e = {0};
     ret = OPS->lookup(FS, CTX, NODE, name, &e);
+    if (ret == -ENOENT) {
+        /* A negative entry (node 0) the driver caches as long as a positive one: a
+           repeated miss (PATH search, unlink before create) then costs no request. */
+        struct fuse_entry_out out = {.entry_valid = FUSE_TIMEOUT_SEC};
+        return reply_ok(r, &out, sizeof(out), NULL, 0);
+    }
     return ret < 0 ? reply_err(r, ret) : reply_entry(r, &e);
 }
 
