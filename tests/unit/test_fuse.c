@@ -214,6 +214,16 @@ static void test_read_write(void)
     uint64_t n = fx_node(&f, 1, "f");
     uint64_t fh;
     CHECK_EQ(fx_open_file(&f, n, O_RDWR, &fh), 0);
+    /* The guest need not send FLUSH at close; one sent anyway is answered. */
+    struct fuse_open_in oi = {.flags = O_RDONLY};
+    struct fuse_open_out oo = {0};
+    struct part op = P_OBJ(oi);
+    CHECK_EQ(fx_call(&f, FUSE_OPEN, n, &op, 1, &oo, sizeof(oo), NULL), 0);
+    CHECK(oo.open_flags & FOPEN_NOFLUSH);
+    struct fuse_flush_in fi = {.fh = oo.fh};
+    struct part fp = P_OBJ(fi);
+    CHECK_EQ(fx_call(&f, FUSE_FLUSH, n, &fp, 1, NULL, 0, NULL), 0);
+    CHECK_EQ(fx_release(&f, FUSE_RELEASE, n, oo.fh), 0);
     char buf[64] = {0};
     CHECK_EQ(fx_read(&f, n, fh, 2, 5, buf), 5);
     CHECK(memcmp(buf, "23456", 5) == 0);

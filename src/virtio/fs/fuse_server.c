@@ -69,8 +69,6 @@ static size_t reply_raw(struct req *r, int error, const void *a, size_t alen, co
         .error = error,
         .unique = r->h.unique,
     };
-    log_msg(LOG_TRACE, "virtio-fs: opcode %u node %llu: error %d, %u bytes", r->h.opcode,
-            (unsigned long long)r->h.nodeid, error, oh.len);
     fiov_scatter(r->out, r->n_out, 0, &oh, sizeof(oh));
     if (alen)
         fiov_scatter(r->out, r->n_out, HDR_OUT, a, alen);
@@ -971,6 +969,8 @@ size_t fuse_server_handle(struct fuse_server *s, const struct iovec *in, unsigne
         }
         free(heap);
     }
+    log_msg(LOG_TRACE, "virtio-fs: opcode %u node %llu: %zu reply bytes", r.h.opcode,
+            (unsigned long long)r.h.nodeid, no_reply ? 0 : ret);
     return no_reply ? 0 : ret;
 }
 

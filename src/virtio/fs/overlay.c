@@ -256,8 +256,9 @@ static int ovl_open(void *opaque, const struct fs_ctx *c, uint64_t nodeid, uint3
     if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
         return -EACCES;
     *fh = VBIT | (uint64_t)i;
-    /* The content never changes: the guest may keep its page cache. */
-    *open_flags = FOPEN_KEEP_CACHE;
+    /* The content never changes: the guest may keep its page cache. Close has
+       nothing to flush. */
+    *open_flags = FOPEN_KEEP_CACHE | FOPEN_NOFLUSH;
     return 0;
 }
 
