@@ -24,24 +24,27 @@ done
 tar -C "$T/src" -cf "$ROOT/tree.tar" tree
 rm -rf "$T/src"
 
-# The workload, the same script for both sides; prints "phase seconds" from /proc/uptime.
+# The workload, the same script for both sides. Each phase prints "phase
+# seconds" (from /proc/uptime) on stdout, and on stderr to show progress.
 cat >"$ROOT/meta.sh" <<'SH'
+set -eu
 cd "$1"
 t() { cut -d' ' -f1 /proc/uptime; }
-a=$(t); tar -xf "$2"; b=$(t)
-find tree | wc -l >/dev/null; c=$(t)
-find tree -type f | xargs stat -c %s >/dev/null; d=$(t)
-rm -rf tree; e=$(t)
-echo "unpack $(echo "$b - $a" | bc)"
-echo "find $(echo "$c - $b" | bc)"
-echo "stat $(echo "$d - $c" | bc)"
-echo "remove $(echo "$e - $d" | bc)"
+done_at() { r="$1 $(echo "$(t) - $2" | bc)"; echo "$r"; echo "  $r" >&2; }
+a=$(t); tar -xf "$2"; done_at unpack "$a"
+a=$(t); n=$(find tree -type f | wc -l); done_at find "$a"
+[ "$n" = "$3" ] || { echo "meta.sh: unpacked $n files, not $3" >&2; exit 1; }
+a=$(t); find tree -type f | xargs stat -c %s >/dev/null; done_at stat "$a"
+a=$(t); rm -rf tree; done_at remove "$a"
 SH
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for i in $(seq "$RUNS"); do
-    sh "$ROOT/meta.sh" "$ROOT" "$ROOT/tree.tar" >>"$T/host"
-    "$B/krun-chroot" --cpus 2 --mem 512 "$ROOT" /bin/sh /meta.sh / /tree.tar </dev/null >>"$T/guest"
+    echo "bench/fs: run $i, host" >&2
+    sh "$ROOT/meta.sh" "$ROOT" "$ROOT/tree.tar" $((DIRS * 100)) >>"$T/host"
+    echo "bench/fs: run $i, guest" >&2
+    "$B/krun-chroot" --cpus 2 --mem 512 "$ROOT" /bin/sh /meta.sh / /tree.tar $((DIRS * 100)) \
+        </dev/null >>"$T/guest"
 done
 echo "bench/fs: $((DIRS * 100)) files of 200 bytes in $DIRS directories, median of $RUNS runs"
 printf '%-8s %10s %10s %8s\n' phase host-s guest-s ratio

@@ -341,6 +341,18 @@ head -c 200000 "$T/blob" >"$T/par.want"
 for i in 0 1 2 3 4 5; do cmp -s "$T/par.want" "$T/par.$i" || bad=1; done
 [ $bad = 0 ] && ok "six parallel commands with output intact" || not_ok "six parallel commands"
 
+# the KVM host dies under a running command, as a triple fault of its CPU does
+# (QEMU logs it, then exits for -no-reboot): the command fails loudly with why
+rc=0
+(sleep 3; echo "Triple fault" >>"$S/qemu-debug.log"; kill -9 "$(cat "$S/qemu.pid")") &
+"$WK" sleep 60 2>"$T/e" || rc=$?
+wait
+if [ $rc = 125 ] && grep -q 'the KVM host went down' "$T/e" && grep -q 'triple-faulted' "$T/e"; then
+    ok "a KVM host that dies under a command: 125, with the triple fault named"
+else
+    not_ok "a KVM host that dies under a command (status $rc)" "$(cat "$T/e")"
+fi
+
 # stop
 "$WK" --stop && ok "session: --stop" || not_ok "session: --stop"
 rc=0
