@@ -78,6 +78,14 @@ static int decide_status(struct vm *vm)
         log_error("the guest kernel panicked");
         return 1;
     case VM_STOP_TRIPLE_FAULT:
+        /* After init reported the workload's status, the guest was only powering
+           off: the workload's result stands, as it would after a clean reboot. */
+        if (status != VM_NO_STATUS) {
+            log_warn("the guest triple-faulted after its workload ended (status %d); that "
+                     "status stands",
+                     status & 0xff);
+            return status & 0xff;
+        }
         log_error("the guest triple-faulted (CPU reset without a reboot request)");
         return 1;
     case VM_STOP_ERROR:

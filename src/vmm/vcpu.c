@@ -56,31 +56,22 @@ static const char *exit_name(uint32_t reason)
 }
 
 /*
- * A vCPU shut down (KVM_EXIT_SHUTDOWN). Returns true when it is an AP in the
- * reset state: Linux parks the APs in INIT when it reboots, and a nested
- * hypervisor that lets INIT through to a running AP sends it to the reset
- * vector, where there is no firmware. That is the end of the AP, not a guest
- * crash: the BSP's reboot still ends the VM. Anything else is a triple fault,
- * logged with where the vCPU was.
+ * A vCPU shut down (KVM_EXIT_SHUTDOWN): a triple fault. Logs its registers;
+ * on AMD hosts KVM has already reset the vCPU by then (the VMCB is undefined
+ * after a shutdown), so they show the reset state, not where it faulted.
  */
-static bool shutdown_is_parked_ap(const struct vcpu *v)
+static void log_shutdown(const struct vcpu *v)
 {
     struct kvm_regs r;
     struct kvm_sregs sr;
     if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 || ioctl(v->fd, KVM_GET_SREGS, &sr) < 0) {
-        log_error("vCPU %u shut down (triple fault); its registers are unreadable: %s", v->index,
-                  strerror(errno));
-        return false;
+        log_warn("vCPU %u shut down (triple fault); its registers are unreadable: %s", v->index,
+                 strerror(errno));
+        return;
     }
-    if (v->index != 0 && r.rip == 0xfff0 && sr.cs.selector == 0xf000 && !(sr.cr0 & 1)) {
-        log_info("vCPU %u reached the reset vector after an INIT (parked by the guest); it stops",
-                 v->index);
-        return true;
-    }
-    log_error("vCPU %u shut down (triple fault) at RIP 0x%llx, CS 0x%x, RSP 0x%llx, CR0 0x%llx, "
-              "CR2 0x%llx, CR3 0x%llx, CR4 0x%llx, EFER 0x%llx",
-              v->index, r.rip, sr.cs.selector, r.rsp, sr.cr0, sr.cr2, sr.cr3, sr.cr4, sr.efer);
-    return false;
+    log_warn("vCPU %u shut down (triple fault); registers after it: RIP 0x%llx, CS 0x%x, "
+             "RSP 0x%llx, CR0 0x%llx, CR2 0x%llx, CR3 0x%llx, CR4 0x%llx, EFER 0x%llx",
+             v->index, r.rip, sr.cs.selector, r.rsp, sr.cr0, sr.cr2, sr.cr3, sr.cr4, sr.efer);
 }
 
 static void *vcpu_thread(void *arg)
@@ -118,8 +109,8 @@ static void *vcpu_thread(void *arg)
             vm_request_stop(vm, VM_STOP_RESET);
             return NULL;
         case KVM_EXIT_SHUTDOWN:
-            if (!shutdown_is_parked_ap(v))
-                vm_request_stop(vm, VM_STOP_TRIPLE_FAULT);
+            log_shutdown(v);
+            vm_request_stop(vm, VM_STOP_TRIPLE_FAULT);
             return NULL;
         case KVM_EXIT_SYSTEM_EVENT:
             vm_request_stop(vm, v->run->system_event.type == KVM_SYSTEM_EVENT_CRASH

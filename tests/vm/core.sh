@@ -77,6 +77,16 @@ if want panic; then
     fi
 fi
 
+if want triple-fault; then
+    # A kernel that triple-faults before anything else: status 1, and a message.
+    guarded 120 "$VMT" --kernel "$B/triple-fault.elf" --initrd "$RD" --cmdline "$CMD" </dev/null
+    if [ "$st" = 1 ] && grep -q "the guest triple-faulted (CPU reset" "$T/err"; then
+        ok triple-fault
+    else
+        bad triple-fault "status $st, expected 1 and a message about the triple fault: $(tail -n 3 "$T/err")"
+    fi
+fi
+
 if want shutdown-eventfd; then
     start=$(date +%s)
     vm --shutdown-after 3 -- /bin/sleep 600 </dev/null

@@ -10,11 +10,15 @@ $(B)/ptyrun: tests/vm/ptyrun.c
 $(B)/test-initramfs.cpio.gz: tests/vm/mkinitramfs.sh $(B)/gen/init.krun
 	tests/vm/mkinitramfs.sh $(B)/gen/init.krun $@
 
-vm-test-deps: all $(VMTEST_BINS) $(B)/guest-fsops
+vm-test-deps: all $(VMTEST_BINS) $(B)/guest-fsops $(B)/triple-fault.elf
 .PHONY: vm-test-deps
 
 check-vm: vm-test-deps
 	tools/with-kvm --timeout 3000 env B=$(B) tests/vm/run-tests.sh
+
+# A guest kernel that triple-faults at once.
+$(B)/triple-fault.elf: tests/vm/triple-fault.S
+	$(CC) -nostdlib -static -no-pie -Wl,-Ttext=0x1000000 -Wl,--build-id=none $< -o $@
 
 # A static helper the tests copy into guest root filesystems.
 $(B)/guest-fsops: tests/vm/guest-fsops.c
