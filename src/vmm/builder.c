@@ -244,6 +244,8 @@ static int build(struct vm *vm, const struct vm_config *cfg)
     if (!ret) {
         /* The kernel's own footprint does not count against the RAM asked for. */
         uint64_t total = ((uint64_t)cfg->ram_mib << 20) + p.footprint_end;
+        /* KVM takes memory in whole pages; a kernel's end need not be aligned. */
+        total = (total + 0xfff) & ~(uint64_t)0xfff;
         ret = vm_create_memory(vm, total, p.bundle);
     }
     if (!ret)

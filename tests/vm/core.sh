@@ -79,6 +79,7 @@ fi
 
 if want triple-fault; then
     # A kernel that triple-faults before anything else: status 1, and a message.
+    # (Its image ends off a page boundary, which guest memory must allow.)
     guarded 120 "$VMT" --kernel "$B/triple-fault.elf" --initrd "$RD" --cmdline "$CMD" </dev/null
     if [ "$st" = 1 ] && grep -q "the guest triple-faulted (CPU reset" "$T/err"; then
         ok triple-fault
