@@ -133,12 +133,19 @@ if want errors; then
         </dev/null >"$T/out" 2>"$T/err"
     st=$?
     if [ "$st" = 2 ] && grep -q "/dev/kvm" "$T/err"; then ok error-no-kvm; else bad error-no-kvm "status $st"; fi
+    # The unprivileged user needs the program, libraries and images where it can
+    # read them: the checkout (a mktemp -d in CI) may be private to root.
+    P=$(mktemp -d)
+    chmod 755 "$P"
+    cp "$VMT" "$B/libkrun.so.1" "$B/libkrunfw.so.5" "$K" "$RD" "$P/"
+    chmod -R a+rX "$P"
     old_mode=$(stat -c %a /dev/kvm)
     chmod 0600 /dev/kvm
-    setpriv --reuid=65534 --regid=65534 --clear-groups "$VMT" --kernel "$K" --initrd "$RD" -- /bin/true \
-        </dev/null >"$T/out" 2>"$T/err"
+    setpriv --reuid=65534 --regid=65534 --clear-groups "$P/vmtest" --kernel "$P/$(basename "$K")" \
+        --initrd "$P/$(basename "$RD")" -- /bin/true </dev/null >"$T/out" 2>"$T/err"
     st=$?
     chmod "$old_mode" /dev/kvm
+    rm -rf "$P"
     if [ "$st" = 2 ] && grep -q "/dev/kvm" "$T/err" && grep -qi "permission" "$T/err"; then
         ok error-kvm-permission
     else
