@@ -95,7 +95,7 @@ for i in $(seq "$RUNS"); do
 done
 echo "bench/fs: $FILES files of 200 bytes in $DIRS directories, median of $RUNS runs"
 printf '%-8s %10s %10s %8s\n' phase host-s guest-s ratio
-for p in unpack find stat remove; do
+for p in $PHASES; do
     h=$(awk -v p=$p '$1 == p {print $2}' "$T/host" | median)
     g=$(awk -v p=$p '$1 == p {print $2}' "$T/guest" | median)
     echo "$p $h $g" | awk '{ printf "%-8s %10.2f %10.2f %8.1f\n", $1, $2, $3, ($2 > 0 ? $3 / $2 : 0) }'

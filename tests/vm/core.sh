@@ -136,7 +136,6 @@ if want errors; then
     # The unprivileged user needs the program, libraries and images where it can
     # read them: the checkout (a mktemp -d in CI) may be private to root.
     P=$(mktemp -d)
-    chmod 755 "$P"
     cp "$VMT" "$B/libkrun.so.1" "$B/libkrunfw.so.5" "$K" "$RD" "$P/"
     chmod -R a+rX "$P"
     old_mode=$(stat -c %a /dev/kvm)
