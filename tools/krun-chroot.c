@@ -147,6 +147,17 @@ static void check_kvm(void)
     exit(EXIT_USAGE);
 }
 
+/* A disk image the VM will open: say which one is unusable, before KVM is probed. */
+static void check_image(const char *opt, const char *path, bool read_only)
+{
+    int fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+    if (fd < 0) {
+        fprintf(stderr, "krun-chroot: %s %s: %s\n", opt, path, strerror(errno));
+        exit(EXIT_USAGE);
+    }
+    close(fd);
+}
+
 static void check(int ret, const char *what, const char *arg)
 {
     if (ret >= 0)
@@ -240,8 +251,6 @@ int main(int argc, char **argv)
             return EXIT_NOT_FOUND;
         }
     }
-    check_kvm();
-
     if (o.log_level >= 0)
         check(krun_set_log_level((uint32_t)o.log_level), "--log-level", NULL);
     int ctx = krun_create_ctx();
@@ -253,6 +262,7 @@ int main(int argc, char **argv)
     if (o.root_disk) {
         char *spec = strdup(o.root_disk), *f[3];
         int n = split_colon(spec, f);
+        check_image("--root-disk", f[0], false);
         check(krun_add_disk((uint32_t)ctx, "root", f[0], false), "--root-disk", f[0]);
         check(krun_set_root_disk_remount((uint32_t)ctx, "/dev/vda", n > 1 ? f[1] : NULL, NULL),
               "--root-disk", f[0]);
@@ -264,6 +274,7 @@ int main(int argc, char **argv)
         bool ro = n > 1 && strcmp(f[1], "ro") == 0;
         if (n > 1 && !ro)
             usage_error("--disk takes IMAGE or IMAGE:ro, got '%s'", o.disks[i]);
+        check_image("--disk", f[0], ro);
         snprintf(id, sizeof(id), "disk%d", i);
         check(krun_add_disk((uint32_t)ctx, id, f[0], ro), "--disk", f[0]);
         free(spec);
@@ -311,6 +322,8 @@ int main(int argc, char **argv)
     if (o.workdir)
         check(krun_set_workdir((uint32_t)ctx, o.workdir), "--workdir", o.workdir);
 
+    /* Last: every mistake in what the user passed is reported first. */
+    check_kvm();
     int ret = krun_start_enter((uint32_t)ctx);
     fprintf(stderr, "krun-chroot: the VM could not start: %s\n", strerror(-ret));
     return EXIT_USAGE;
