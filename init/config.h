@@ -17,9 +17,9 @@
 #include "json.h"
 #include "rlimit.h"
 #include "strv.h"
+#include "abi/guest_abi.h"
 
-#define CONFIG_DEFAULT_PATH "/.krun_config.json"
-#define CONFIG_MAX_SIZE     (4u << 20)
+#define CONFIG_MAX_SIZE (4u << 20)
 
 struct tmpfs_mount {
     const char *dest;

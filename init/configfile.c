@@ -9,7 +9,7 @@
 
 int configfile_load(const char *path, struct json_doc *doc, struct json_config *cfg)
 {
-    const char *p = path ? path : CONFIG_DEFAULT_PATH;
+    const char *p = path ? path : KRUN_GUEST_CONFIG_PATH;
     char *text;
     size_t len;
     int r = read_file(p, CONFIG_MAX_SIZE, &text, &len);

@@ -31,7 +31,7 @@ static noreturn void fail(const char *what)
 {
     if (what)
         init_log("%s", what);
-    vm_end(STATUS_INIT_FAILED, &ports);
+    vm_end(KRUN_STATUS_INIT_FAILED, &ports);
 }
 
 /* Source 1 if the VMM served the file, else source 2. The file is
@@ -46,7 +46,7 @@ static void load_source(char *wl, size_t wl_len, int wl_r, int argc, char **argv
         return;
     }
     if (wl_r != -ENOENT) {
-        init_log(WLFILE_PATH ": %s", strerror(-wl_r));
+        init_log(KRUN_GUEST_WORKLOAD_PATH ": %s", strerror(-wl_r));
         fail(NULL);
     }
     if (source_from_cmdline(envp, argc, argv, src) < 0)
@@ -58,7 +58,7 @@ int main(int argc, char **argv, char **envp)
     report_init();
     char *wl = NULL;
     size_t wl_len = 0;
-    int wl_r = read_file(WLFILE_PATH, WLFILE_MAX_SIZE, &wl, &wl_len);
+    int wl_r = read_file(KRUN_GUEST_WORKLOAD_PATH, WLFILE_MAX_SIZE, &wl, &wl_len);
 
     ports_init(&ports);
     if (mount_system() < 0)

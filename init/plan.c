@@ -6,16 +6,16 @@
 #include "log.h"
 
 static const char *const init_variables[] = {
-    "KRUN_INIT",
-    "KRUN_INIT_PID1",
-    "KRUN_WORKDIR",
-    "KRUN_RLIMITS",
-    "KRUN_BLOCK_ROOT_DEVICE",
-    "KRUN_BLOCK_ROOT_FSTYPE",
-    "KRUN_BLOCK_ROOT_OPTIONS",
-    "KRUN_HOME",
-    "KRUN_TERM",
-    "KRUN_DHCP",
+    KRUN_ENV_INIT,
+    KRUN_ENV_INIT_PID1,
+    KRUN_ENV_WORKDIR,
+    KRUN_ENV_RLIMITS,
+    KRUN_ENV_BLOCK_ROOT_DEVICE,
+    KRUN_ENV_BLOCK_ROOT_FSTYPE,
+    KRUN_ENV_BLOCK_ROOT_OPTIONS,
+    KRUN_ENV_HOME,
+    KRUN_ENV_TERM,
+    KRUN_ENV_DHCP,
     NULL,
 };
 
@@ -50,8 +50,8 @@ static int merge_env(const struct wl_source *src, const struct json_config *cfg,
         if (put_env(env, e, wins ? ENV_OVERWRITE : ENV_KEEP, "config") < 0)
             return -ENOMEM;
     }
-    const char *home = env_get(env, "KRUN_HOME");
-    const char *term = env_get(env, "KRUN_TERM");
+    const char *home = env_get(env, KRUN_ENV_HOME);
+    const char *term = env_get(env, KRUN_ENV_TERM);
     if (home && env_set(env, "HOME", home, ENV_OVERWRITE) < 0)
         return -ENOMEM;
     if (term && env_set(env, "TERM", term, ENV_OVERWRITE) < 0)
@@ -90,7 +90,7 @@ int plan_build(const struct wl_source *src, const struct json_config *cfg, struc
     if (merge_env(src, cfg, &plan->env) < 0 || build_argv(src, cfg, &plan->argv) < 0)
         return -ENOMEM;
 
-    const char *pid1 = env_get(&plan->env, "KRUN_INIT_PID1");
+    const char *pid1 = env_get(&plan->env, KRUN_ENV_INIT_PID1);
     plan->pid1 = pid1 && pid1[0] == '1';
     plan->workdir = src->workdir ? src->workdir : cfg ? cfg->cwd : NULL;
 

@@ -16,6 +16,7 @@
 #include "rlimit.h"
 #include "source.h"
 #include "strv.h"
+#include "abi/guest_abi.h"
 
 #define DEFAULT_PATH     "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define DEFAULT_TERM     "xterm"

@@ -15,8 +15,8 @@
 
 #define PORTS_DIR "/sys/class/virtio-ports"
 
-static const char *const role_names[PORT_ROLES] = {"krun-stdin", "krun-stdout", "krun-stderr",
-                                                   "krun-signal", "krun-exit"};
+static const char *const role_names[PORT_ROLES] = {
+    KRUN_PORT_STDIN, KRUN_PORT_STDOUT, KRUN_PORT_STDERR, KRUN_PORT_SIGNAL, KRUN_PORT_EXIT};
 
 void ports_init(struct ports *p)
 {

@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "abi/guest_abi.h"
 
 struct ports {
     int in, out, err, sig, exit; /* close-on-exec fds held by the init, or -1 */

@@ -10,9 +10,9 @@
 #include <stdnoreturn.h>
 
 #include "ports.h"
+#include "abi/guest_abi.h"
 
-#define KRUN_EXIT_CODE_IOCTL 0x7602     /* _IO('v', 2), the argument is the status */
-#define FUSE_SUPER_MAGIC     0x65735546 /* statfs f_type of virtio-fs */
+#define FUSE_SUPER_MAGIC 0x65735546 /* statfs f_type of virtio-fs */
 
 /* Keep an fd of "/" before anything is mounted: after a switch to a
  * block-device root it still names the virtio-fs root. */

@@ -151,7 +151,7 @@ static int supervise(pid_t child, int sfd, int sig_port)
             if (w == child)
                 return st;
         if (w < 0 && errno == ECHILD)
-            return STATUS_INIT_FAILED << 8; /* cannot happen: it is ours until reaped */
+            return KRUN_STATUS_INIT_FAILED << 8; /* cannot happen: it is ours until reaped */
         if (poll(pfd, port_open ? 2 : 1, -1) < 0)
             continue;
         if (pfd[0].revents) {
@@ -175,12 +175,12 @@ int run_child(const struct run_ctx *ctx)
     int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
     if (sfd < 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
         init_log("run: %s", strerror(errno));
-        return STATUS_INIT_FAILED;
+        return KRUN_STATUS_INIT_FAILED;
     }
     pid_t pid = fork();
     if (pid < 0) {
         init_log("fork: %s", strerror(errno));
-        return STATUS_INIT_FAILED;
+        return KRUN_STATUS_INIT_FAILED;
     }
     if (pid == 0) {
         struct child_report rep = {0, 0};

@@ -33,13 +33,13 @@ static void take_default(const char **field, const struct strv *env, const char 
  * file they only fill what no record gave, so both paths agree. */
 static int apply_controls(struct wl_source *src)
 {
-    take_default(&src->exec, &src->env, "KRUN_INIT");
-    take_default(&src->workdir, &src->env, "KRUN_WORKDIR");
-    take_default(&src->block_device, &src->env, "KRUN_BLOCK_ROOT_DEVICE");
-    take_default(&src->block_fstype, &src->env, "KRUN_BLOCK_ROOT_FSTYPE");
-    take_default(&src->block_options, &src->env, "KRUN_BLOCK_ROOT_OPTIONS");
-    take_default(&src->config_path, &src->env, "KRUN_CONFIG");
-    const char *rl = source_env_get(&src->env, "KRUN_RLIMITS");
+    take_default(&src->exec, &src->env, KRUN_ENV_INIT);
+    take_default(&src->workdir, &src->env, KRUN_ENV_WORKDIR);
+    take_default(&src->block_device, &src->env, KRUN_ENV_BLOCK_ROOT_DEVICE);
+    take_default(&src->block_fstype, &src->env, KRUN_ENV_BLOCK_ROOT_FSTYPE);
+    take_default(&src->block_options, &src->env, KRUN_ENV_BLOCK_ROOT_OPTIONS);
+    take_default(&src->config_path, &src->env, KRUN_ENV_CONFIG);
+    const char *rl = source_env_get(&src->env, KRUN_ENV_RLIMITS);
     if (rl && src->rlimits.n == 0) {
         int bad = rlimit_parse_list(rl, &src->rlimits);
         if (bad < 0)
@@ -77,27 +77,27 @@ static int add_record(struct wl_source *src, const char *key, const char *value,
                       size_t errlen)
 {
     int r = 0;
-    if (strcmp(key, "arg") == 0) {
+    if (strcmp(key, KRUN_WORKLOAD_KEY_ARG) == 0) {
         r = strv_push(&src->args, (char *)value);
-    } else if (strcmp(key, "env") == 0) {
+    } else if (strcmp(key, KRUN_WORKLOAD_KEY_ENV) == 0) {
         r = strv_push(&src->env, (char *)value);
-    } else if (strcmp(key, "rlimit") == 0) {
+    } else if (strcmp(key, KRUN_WORKLOAD_KEY_RLIMIT) == 0) {
         struct rlimit_spec spec;
         if (rlimit_parse(value, &spec) < 0)
             init_log("workload file: ignoring malformed rlimit \"%s\"", value);
         else
             r = rlimit_list_add(&src->rlimits, &spec);
-    } else if (strcmp(key, "exec") == 0) {
+    } else if (strcmp(key, KRUN_WORKLOAD_KEY_EXEC) == 0) {
         return set_once(&src->exec, key, value, err, errlen);
-    } else if (strcmp(key, "workdir") == 0) {
+    } else if (strcmp(key, KRUN_WORKLOAD_KEY_WORKDIR) == 0) {
         return set_once(&src->workdir, key, value, err, errlen);
-    } else if (strcmp(key, "block-root-device") == 0) {
+    } else if (strcmp(key, KRUN_WORKLOAD_KEY_BLOCK_DEVICE) == 0) {
         return set_once(&src->block_device, key, value, err, errlen);
-    } else if (strcmp(key, "block-root-fstype") == 0) {
+    } else if (strcmp(key, KRUN_WORKLOAD_KEY_BLOCK_FSTYPE) == 0) {
         return set_once(&src->block_fstype, key, value, err, errlen);
-    } else if (strcmp(key, "block-root-options") == 0) {
+    } else if (strcmp(key, KRUN_WORKLOAD_KEY_BLOCK_OPTIONS) == 0) {
         return set_once(&src->block_options, key, value, err, errlen);
-    } else if (strcmp(key, WLFILE_MAGIC) == 0) {
+    } else if (strcmp(key, KRUN_WORKLOAD_MAGIC) == 0) {
         snprintf(err, errlen, "workload file: version record repeated");
         return -1;
     }
@@ -134,11 +134,11 @@ int wlfile_parse(const char *buf, size_t len, struct wl_source *src, char *err, 
             return -1;
         }
         if (rec == 0) {
-            if (strcmp(key, WLFILE_MAGIC) != 0) {
+            if (strcmp(key, KRUN_WORKLOAD_MAGIC) != 0) {
                 snprintf(err, errlen, "workload file: no version record");
                 return -1;
             }
-            if (strcmp(value, WLFILE_VERSION) != 0) {
+            if (strcmp(value, KRUN_WORKLOAD_VERSION) != 0) {
                 snprintf(err, errlen, "workload file: unsupported version \"%.32s\"", value);
                 return -1;
             }

@@ -13,10 +13,7 @@
 
 #include "rlimit.h"
 #include "strv.h"
-
-#define WLFILE_PATH    "/.krun_workload"
-#define WLFILE_MAGIC   "krun-workload"
-#define WLFILE_VERSION "1"
+#include "abi/guest_abi.h"
 
 struct wl_source {
     bool from_file;

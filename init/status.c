@@ -11,12 +11,12 @@ int status_from_wait(int wstatus)
     if (WIFSIGNALED(wstatus))
         return 128 + WTERMSIG(wstatus);
     /* Stopped or continued: never asked for, so the init is confused. */
-    return STATUS_INIT_FAILED;
+    return KRUN_STATUS_INIT_FAILED;
 }
 
 int status_from_exec_errno(int err)
 {
-    return err == ENOENT ? STATUS_NOT_FOUND : STATUS_CANNOT_EXEC;
+    return err == ENOENT ? KRUN_STATUS_NOT_FOUND : KRUN_STATUS_CANNOT_EXEC;
 }
 
 int status_of_child(const struct child_report *report, int wstatus)
@@ -24,6 +24,6 @@ int status_of_child(const struct child_report *report, int wstatus)
     if (report && report->stage == CHILD_EXEC)
         return status_from_exec_errno(report->err);
     if (report && report->stage == CHILD_SETUP)
-        return STATUS_INIT_FAILED;
+        return KRUN_STATUS_INIT_FAILED;
     return status_from_wait(wstatus);
 }

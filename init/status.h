@@ -6,9 +6,7 @@
 #ifndef KRUN_INIT_STATUS_H
 #define KRUN_INIT_STATUS_H
 
-#define STATUS_INIT_FAILED 125
-#define STATUS_CANNOT_EXEC 126
-#define STATUS_NOT_FOUND   127
+#include "abi/guest_abi.h"
 
 /* What the child sends through its close-on-exec pipe when it fails
  * before or at execve: the stage and the errno. */

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "api/ctx.h"
-#include "api/init_blob.h"
+#include "vm/init_blob.h"
 #include "libkrun.h"
 
 static int32_t add_virtiofs(uint32_t ctx_id, const char *tag, const char *path, uint64_t shm_size,

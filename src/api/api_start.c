@@ -9,7 +9,7 @@
 #include "api/ctx.h"
 #include "libkrun.h"
 #include "util/log.h"
-#include "vmm/vm_internal.h"
+#include "vm/vm.h"
 
 /* As upstream: the VMM process drops its group, then its user, once the VM is built. */
 static int drop_privileges(const struct vm_config *cfg)
@@ -48,7 +48,7 @@ static int32_t run_ctx(uint32_t ctx_id)
     if (cfg->n_shares)
         raise_fd_limit();
     struct vm *vm = NULL;
-    int32_t ret = vm_build(cfg, &vm);
+    int32_t ret = vm_build(cfg, cfg->kernel_path ? NULL : ctx_kernel_bundle(), &vm);
     if (ret == 0) {
         vm->start = start;
         ret = drop_privileges(cfg);

@@ -1,16 +1,13 @@
 #include "api/ctx.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
-#include <sys/stat.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "libkrun.h"
+#include "loader/bundle.h"
 #include "util/log.h"
 
 struct ctx_entry {
@@ -29,68 +26,14 @@ static struct {
     struct kernel_bundle bundle;
 } table = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-/*
- * libkrunfw.so.5 through the usual library search, else from the directory
- * libkrun.so.1 itself was loaded from (the build tree, or a private prefix).
- */
-static void *open_bundle_library(void)
-{
-    void *h = dlopen("libkrunfw.so.5", RTLD_NOW | RTLD_LOCAL);
-    if (h)
-        return h;
-    log_debug("libkrunfw.so.5 not in the library path: %s", dlerror());
-    Dl_info info;
-    if (!dladdr((void *)krun_create_ctx, &info) || !info.dli_fname)
-        return NULL;
-    const char *slash = strrchr(info.dli_fname, '/');
-    if (!slash)
-        return NULL;
-    char path[4096];
-    snprintf(path, sizeof(path), "%.*s/libkrunfw.so.5", (int)(slash - info.dli_fname),
-             info.dli_fname);
-    h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!h)
-        log_debug("couldn't load %s: %s", path, dlerror());
-    return h;
-}
-
 static void load_bundle_locked(void)
 {
     if (table.bundle_tried)
         return;
     table.bundle_tried = true;
     /* Not fatal here: krun_set_kernel may provide the kernel instead. */
-    void *h = open_bundle_library();
-    if (!h)
-        return;
-    char *(*get_kernel)(size_t *, size_t *, size_t *) =
-        (char *(*)(size_t *, size_t *, size_t *))dlsym(h, "krunfw_get_kernel");
-    if (!get_kernel) {
-        log_error("libkrunfw.so.5 has no krunfw_get_kernel symbol");
-        dlclose(h);
-        return;
-    }
-    size_t load = 0, entry = 0, size = 0;
-    char *host = get_kernel(&load, &entry, &size);
-    long page = sysconf(_SC_PAGESIZE);
-    if (!host || size == 0 || size % (size_t)page || load % (size_t)page ||
-        (uintptr_t)host % (uintptr_t)page || entry < load || entry >= load + size) {
-        log_error("libkrunfw.so.5 returned an unusable kernel bundle "
-                  "(host %p, load 0x%zx, entry 0x%zx, size %zu)",
-                  (void *)host, load, entry, size);
-        dlclose(h);
-        return;
-    }
-    table.bundle = (struct kernel_bundle){
-        .handle = h, .host = (uint8_t *)host, .load_addr = load, .entry = entry, .size = size};
-    Dl_info info;
-    struct stat st;
-    if (dladdr(host, &info) && info.dli_fname && stat(info.dli_fname, &st) == 0) {
-        snprintf(table.bundle.path, sizeof(table.bundle.path), "%s", info.dli_fname);
-        table.bundle.dev = st.st_dev;
-        table.bundle.ino = st.st_ino;
-    }
-    table.bundle_ok = true;
+    if (kernel_bundle_open(&table.bundle) == 0)
+        table.bundle_ok = true;
 }
 
 const struct kernel_bundle *ctx_kernel_bundle(void)

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "api/config.h"
+#include "vm/config.h"
 
 /*
  * Look up a context and lock the table. Returns NULL (table unlocked) for an
@@ -27,18 +27,7 @@ struct vm_config *ctx_take(uint32_t id);
     if (!cfg)                                                                                      \
     return -ENOENT
 
-/* The libkrunfw bundle, loaded once per process when the first context is created. */
-struct kernel_bundle {
-    void *handle;
-    uint8_t *host;
-    uint64_t load_addr;
-    uint64_t entry;
-    uint64_t size;
-    /* The library file, so that VMs can map the blob from it (dev/ino at load time). */
-    char path[4096];
-    dev_t dev;
-    ino_t ino;
-};
+struct kernel_bundle;
 
 /* The bundle, or NULL (with a logged reason) if libkrunfw.so.5 is not usable. */
 const struct kernel_bundle *ctx_kernel_bundle(void);

@@ -419,8 +419,7 @@ static void console_read_config(struct virtio_device *dev, uint32_t offset, void
     struct virtio_console_config cfg = {
         .cols = c->cols, .rows = c->rows, .max_nr_ports = c->n_ports};
     pthread_mutex_unlock(&c->lock);
-    if (offset < sizeof(cfg) && len <= sizeof(cfg) - offset)
-        memcpy(data, (uint8_t *)&cfg + offset, len);
+    virtio_config_read(&cfg, sizeof(cfg), offset, data, len);
 }
 
 static void stop_worker(struct console *c)

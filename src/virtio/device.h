@@ -19,12 +19,14 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "util/guest_mem.h"
 #include "virtio/queue.h"
 
-struct vm;
+struct machine;
 struct virtio_device;
 
 /* Feature bits of the transport and ring (virtio 1.x). */
@@ -75,8 +77,7 @@ struct virtio_device {
     unsigned n_shm;
     void *priv; /* the device's own state */
 
-    /* Filled in by the VM when the device is attached. */
-    struct vm *vm;
+    /* Filled in by virtio_mmio_attach(). */
     const struct guest_mem *gm;
     uint64_t mmio_base;
     uint32_t irq;
@@ -119,8 +120,36 @@ static inline bool virtio_has_feature(const struct virtio_device *dev, uint64_t 
     return (dev->acked & bit) != 0;
 }
 
-/* Transport register access from a vCPU thread (offset within the 4 KiB window). */
-void virtio_mmio_read(struct virtio_device *dev, uint64_t offset, void *data, uint32_t len);
-void virtio_mmio_write(struct virtio_device *dev, uint64_t offset, const void *data, uint32_t len);
+/*
+ * A config-space read of len bytes at offset from a device whose config is
+ * the `size` bytes at config: the overlap is copied, the rest reads zero.
+ */
+static inline void virtio_config_read(const void *config, size_t size, uint32_t offset, void *data,
+                                      uint32_t len)
+{
+    memset(data, 0, len);
+    if (offset < size) {
+        size_t n = size - offset;
+        memcpy(data, (const uint8_t *)config + offset, n < len ? n : len);
+    }
+}
+
+/* Transport register access (offset within the 4 KiB window); bus handlers. */
+void virtio_mmio_read(void *dev, uint64_t offset, uint8_t *data, unsigned len);
+void virtio_mmio_write(void *dev, uint64_t offset, const uint8_t *data, unsigned len);
+
+/* The size of a device's virtio-mmio window, and its QueueNotify register. */
+#define VIRTIO_MMIO_WINDOW       0x1000
+#define VIRTIO_MMIO_QUEUE_NOTIFY 0x050
+
+/*
+ * Put dev behind a virtio-mmio window at base with interrupt gsi on the
+ * machine: transport state, the window on the MMIO bus, an irqfd for its
+ * interrupt and an ioeventfd per queue for QueueNotify, so that the data
+ * path never exits to the VMM. From this call on the machine owns dev:
+ * on failure, and at teardown, dev is destroyed and freed. Returns 0 or
+ * -errno (logged with the device's name).
+ */
+int virtio_mmio_attach(struct machine *m, struct virtio_device *dev, uint64_t base, unsigned gsi);
 
 #endif

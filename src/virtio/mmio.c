@@ -25,7 +25,7 @@
 #define MMIO_QUEUE_NUM_MAX       0x034
 #define MMIO_QUEUE_NUM           0x038
 #define MMIO_QUEUE_READY         0x044
-#define MMIO_QUEUE_NOTIFY        0x050
+#define MMIO_QUEUE_NOTIFY        VIRTIO_MMIO_QUEUE_NOTIFY
 #define MMIO_INTERRUPT_STATUS    0x060
 #define MMIO_INTERRUPT_ACK       0x064
 #define MMIO_STATUS              0x070
@@ -84,7 +84,14 @@ void virtio_device_notify_queue(struct virtio_device *dev, struct virtq *q)
 
 void virtio_device_fail(struct virtio_device *dev, const char *fmt, ...)
 {
-    /* Lock-free: device threads call this, and reset() joins them under the lock. */
+    /*
+     * Lock-free: device threads call this, and reset() joins them under the
+     * lock. The config bit goes up before NEEDS_RESET does, so a driver
+     * that sees the status also sees why it was interrupted.
+     */
+    if (atomic_load(&dev->failed))
+        return;
+    atomic_fetch_or(&dev->isr, VIRTIO_ISR_CONFIG);
     if (atomic_exchange(&dev->failed, true))
         return;
     char msg[256];
@@ -292,8 +299,9 @@ static void write_reg_locked(struct virtio_device *dev, uint64_t offset, uint32_
     }
 }
 
-void virtio_mmio_read(struct virtio_device *dev, uint64_t offset, void *data, uint32_t len)
+void virtio_mmio_read(void *opaque, uint64_t offset, uint8_t *data, unsigned len)
 {
+    struct virtio_device *dev = opaque;
     memset(data, 0, len);
     pthread_mutex_lock(&dev->lock);
     if (offset >= MMIO_CONFIG) {
@@ -306,8 +314,9 @@ void virtio_mmio_read(struct virtio_device *dev, uint64_t offset, void *data, ui
     pthread_mutex_unlock(&dev->lock);
 }
 
-void virtio_mmio_write(struct virtio_device *dev, uint64_t offset, const void *data, uint32_t len)
+void virtio_mmio_write(void *opaque, uint64_t offset, const uint8_t *data, unsigned len)
 {
+    struct virtio_device *dev = opaque;
     pthread_mutex_lock(&dev->lock);
     if (offset >= MMIO_CONFIG) {
         if (dev->ops->write_config)

@@ -7,7 +7,10 @@
  * returns EINTR and the signal stays pending, to be consumed with
  * sigtimedwait. So no signal handler is ever installed in the host process.
  */
+#include "vmm/vcpu.h"
+
 #include <errno.h>
+#include <linux/kvm.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +21,8 @@
 
 #include "arch/x86_64/boot.h"
 #include "util/log.h"
-#include "vmm/vm_setup.h"
+#include "vmm/irq.h"
+#include "vmm/machine.h"
 
 static void consume_kick(int sig)
 {
@@ -36,7 +40,7 @@ static void handle_io(struct vcpu *v)
     uint8_t *data = (uint8_t *)run + run->io.data_offset;
     bool write = run->io.direction == KVM_EXIT_IO_OUT;
     for (uint32_t i = 0; i < run->io.count; i++) {
-        vm_handle_pio(v->vm, run->io.port, write, data, run->io.size);
+        bus_access(&v->set->m->pio, run->io.port, write, data, run->io.size);
         data += run->io.size;
     }
 }
@@ -77,87 +81,116 @@ static void log_shutdown(const struct vcpu *v)
 static void *vcpu_thread(void *arg)
 {
     struct vcpu *v = arg;
-    struct vm *vm = v->vm;
-    if (v->index == 0)
-        vm_log_setup_time(vm);
-    while (!atomic_load(&vm->stopping)) {
+    struct vcpus *vs = v->set;
+    struct machine *m = vs->m;
+    if (v->index == 0 && vs->on_first_run)
+        vs->on_first_run(vs->opaque);
+    while (!atomic_load(&vs->stopping)) {
         if (ioctl(v->fd, KVM_RUN, 0) < 0) {
             if (errno == EINTR || errno == EAGAIN) {
-                consume_kick(vm->kick_signal);
+                consume_kick(vs->kick_signal);
                 continue;
             }
             log_error("vCPU %u: KVM_RUN failed: %s", v->index, strerror(errno));
-            vm_request_stop(vm, VM_STOP_ERROR);
+            machine_request_stop(m, MACHINE_STOP_ERROR);
             break;
         }
         switch (v->run->exit_reason) {
         case KVM_EXIT_IO:
-            atomic_fetch_add_explicit(&vm->exits_io, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&m->exits_io, 1, memory_order_relaxed);
             handle_io(v);
             break;
         case KVM_EXIT_MMIO:
-            atomic_fetch_add_explicit(&vm->exits_mmio, 1, memory_order_relaxed);
-            vm_handle_mmio(vm, v->run->mmio.phys_addr, v->run->mmio.is_write, v->run->mmio.data,
-                           v->run->mmio.len);
+            atomic_fetch_add_explicit(&m->exits_mmio, 1, memory_order_relaxed);
+            bus_access(&m->mmio, v->run->mmio.phys_addr, v->run->mmio.is_write, v->run->mmio.data,
+                       v->run->mmio.len);
             break;
         case KVM_EXIT_IOAPIC_EOI:
-            atomic_fetch_add_explicit(&vm->exits_other, 1, memory_order_relaxed);
-            vm_ioapic_eoi(vm, v->run->eoi.vector);
+            atomic_fetch_add_explicit(&m->exits_other, 1, memory_order_relaxed);
+            machine_eoi(m, v->run->eoi.vector);
             break;
         case KVM_EXIT_HLT:
             /* Only without an in-kernel LAPIC; we always have one. */
-            vm_request_stop(vm, VM_STOP_RESET);
+            machine_request_stop(m, MACHINE_STOP_RESET);
             return NULL;
         case KVM_EXIT_SHUTDOWN:
             log_shutdown(v);
-            vm_request_stop(vm, VM_STOP_TRIPLE_FAULT);
+            machine_request_stop(m, MACHINE_STOP_TRIPLE_FAULT);
             return NULL;
         case KVM_EXIT_SYSTEM_EVENT:
-            vm_request_stop(vm, v->run->system_event.type == KVM_SYSTEM_EVENT_CRASH
-                                    ? VM_STOP_PANIC
-                                    : VM_STOP_RESET);
+            machine_request_stop(m, v->run->system_event.type == KVM_SYSTEM_EVENT_CRASH
+                                        ? MACHINE_STOP_PANIC
+                                        : MACHINE_STOP_RESET);
             return NULL;
         case KVM_EXIT_INTR:
-            consume_kick(vm->kick_signal);
+            consume_kick(vs->kick_signal);
             break;
         default:
             log_error("vCPU %u: %s (KVM exit reason %u)", v->index, exit_name(v->run->exit_reason),
                       v->run->exit_reason);
-            vm_request_stop(vm, VM_STOP_ERROR);
+            machine_request_stop(m, MACHINE_STOP_ERROR);
             return NULL;
         }
     }
     return NULL;
 }
 
-int vm_create_vcpus(struct vm *vm, const struct x86_boot *boot)
+static void destroy_vcpus(void *arg)
 {
-    int run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+    struct vcpus *vs = arg;
+    vcpus_stop(vs);
+    for (unsigned i = 0; i < vs->n; i++) {
+        struct vcpu *v = &vs->v[i];
+        if (v->run)
+            munmap(v->run, v->run_size);
+        if (v->fd >= 0)
+            close(v->fd);
+    }
+    free(vs->v);
+    free(vs);
+}
+
+int vcpus_create(struct machine *m, unsigned n, bool nested_virt, const struct x86_boot *boot,
+                 struct vcpus **out)
+{
+    int run_size = ioctl(m->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
     if (run_size <= 0) {
         log_error("KVM_GET_VCPU_MMAP_SIZE failed: %s", strerror(errno));
         return -EINVAL;
     }
-    bool tsc_deadline = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
-    vm->vcpus = calloc(vm->cfg->vcpus, sizeof(*vm->vcpus));
-    if (!vm->vcpus)
+    bool tsc_deadline = ioctl(m->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+    struct vcpus *vs = calloc(1, sizeof(*vs));
+    if (!vs)
         return -ENOMEM;
-    for (unsigned i = 0; i < vm->cfg->vcpus; i++) {
-        struct vcpu *v = &vm->vcpus[i];
-        *v = (struct vcpu){.vm = vm, .index = i, .fd = -1};
-        vm->n_vcpus++;
-        v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)i);
+    vs->m = m;
+    vs->kick_signal = SIGRTMAX - 1;
+    vs->v = calloc(n, sizeof(*vs->v));
+    if (!vs->v) {
+        free(vs);
+        return -ENOMEM;
+    }
+    int ret = teardown_push(&m->teardown, destroy_vcpus, vs);
+    if (ret)
+        return ret;
+    for (unsigned i = 0; i < n; i++) {
+        struct vcpu *v = &vs->v[i];
+        *v = (struct vcpu){.set = vs, .index = i, .fd = -1};
+        vs->n++;
+        v->fd = ioctl(m->vm_fd, KVM_CREATE_VCPU, (unsigned long)i);
         if (v->fd < 0) {
-            log_error("cannot create vCPU %u: %s", i, strerror(errno));
-            return -errno;
+            ret = -errno;
+            log_error("cannot create vCPU %u: %s", i, strerror(-ret));
+            return ret;
         }
         v->run_size = (size_t)run_size;
         v->run = mmap(NULL, v->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
         if (v->run == MAP_FAILED) {
             v->run = NULL;
-            return -errno;
+            ret = -errno;
+            log_error("cannot map the run area of vCPU %u: %s", i, strerror(-ret));
+            return ret;
         }
-        int ret = x86_setup_cpuid(vm->kvm_fd, v->fd, i, vm->cfg->vcpus, vm->cfg->nested_virt,
-                                  tsc_deadline);
+        ret = x86_setup_cpuid(m->kvm_fd, v->fd, i, n, nested_virt, tsc_deadline);
         if (!ret)
             ret = x86_setup_vcpu(v->fd, boot, i);
         if (ret) {
@@ -165,13 +198,12 @@ int vm_create_vcpus(struct vm *vm, const struct x86_boot *boot)
             return ret;
         }
     }
+    *out = vs;
     return 0;
 }
 
-int vm_start_vcpus(struct vm *vm)
+int vcpus_start(struct vcpus *vs)
 {
-    vm->kick_signal = SIGRTMAX - 1;
-
     /* Threads start with every signal blocked: signals for the host program
      * are none of our business, and the kick signal is taken synchronously. */
     sigset_t all, old;
@@ -184,15 +216,15 @@ int vm_start_vcpus(struct vm *vm)
         uint8_t set[8];
     } kvm_mask = {.hdr.len = 8};
     sigset_t during_run = all;
-    sigdelset(&during_run, vm->kick_signal);
+    sigdelset(&during_run, vs->kick_signal);
     memcpy(kvm_mask.set, &during_run, 8);
 
     int ret = 0;
-    for (unsigned i = 0; i < vm->n_vcpus && !ret; i++) {
-        struct vcpu *v = &vm->vcpus[i];
+    for (unsigned i = 0; i < vs->n && !ret; i++) {
+        struct vcpu *v = &vs->v[i];
         if (ioctl(v->fd, KVM_SET_SIGNAL_MASK, &kvm_mask.hdr) < 0) {
             ret = -errno;
-            log_error("KVM_SET_SIGNAL_MASK failed: %s", strerror(errno));
+            log_error("KVM_SET_SIGNAL_MASK failed: %s", strerror(-ret));
             break;
         }
         ret = -pthread_create(&v->thread, NULL, vcpu_thread, v);
@@ -205,29 +237,15 @@ int vm_start_vcpus(struct vm *vm)
     return ret;
 }
 
-void vm_stop_vcpus(struct vm *vm)
+void vcpus_stop(struct vcpus *vs)
 {
-    atomic_store(&vm->stopping, true);
-    for (unsigned i = 0; i < vm->n_vcpus; i++) {
-        struct vcpu *v = &vm->vcpus[i];
+    atomic_store(&vs->stopping, true);
+    for (unsigned i = 0; i < vs->n; i++) {
+        struct vcpu *v = &vs->v[i];
         if (v->started) {
-            pthread_kill(v->thread, vm->kick_signal);
+            pthread_kill(v->thread, vs->kick_signal);
             pthread_join(v->thread, NULL);
             v->started = false;
         }
     }
-}
-
-void vm_destroy_vcpus(struct vm *vm)
-{
-    for (unsigned i = 0; i < vm->n_vcpus; i++) {
-        struct vcpu *v = &vm->vcpus[i];
-        if (v->run)
-            munmap(v->run, v->run_size);
-        if (v->fd >= 0)
-            close(v->fd);
-    }
-    free(vm->vcpus);
-    vm->vcpus = NULL;
-    vm->n_vcpus = 0;
 }

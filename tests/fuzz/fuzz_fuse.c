@@ -42,7 +42,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "api/config.h"
+#include "vm/config.h"
 #include "virtio/fs/fs_creds.h"
 #include "virtio/fs/fuse_server.h"
 #include "virtio/fs/overlay.h"

@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api/config.h"
+#include "vm/config.h"
 #include "libkrun.h"
 #include "util/guest_mem.h"
 #include "virtio/blk/blk.h"

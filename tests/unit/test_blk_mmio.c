@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api/config.h"
+#include "vm/config.h"
 #include "libkrun.h"
 #include "util/guest_mem.h"
 #include "virtio/blk/blk.h"
@@ -76,13 +76,13 @@ struct guest {
 static uint32_t rd(struct guest *g, uint64_t off)
 {
     uint32_t v = 0;
-    virtio_mmio_read(g->dev, off, &v, 4);
+    virtio_mmio_read(g->dev, off, (uint8_t *)&v, 4);
     return v;
 }
 
 static void wr(struct guest *g, uint64_t off, uint32_t v)
 {
-    virtio_mmio_write(g->dev, off, &v, 4);
+    virtio_mmio_write(g->dev, off, (const uint8_t *)&v, 4);
 }
 
 static uint64_t device_features(struct guest *g)

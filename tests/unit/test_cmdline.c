@@ -1,11 +1,11 @@
-/* SRCS: src/vmm/cmdline.c src/util/strbuf.c src/util/strvec.c src/api/config.c src/loader/cpio.c */
+/* SRCS: src/vm/cmdline.c src/util/strbuf.c src/util/strvec.c src/vm/config.c src/loader/cpio.c */
 /* The kernel command line, the workload file, and the cpio writer. */
 #include <errno.h>
 
-#include "api/config.h"
+#include "vm/config.h"
 #include "loader/cpio.h"
 #include "test.h"
-#include "vmm/cmdline.h"
+#include "vm/cmdline.h"
 
 static struct strvec devices(void)
 {

@@ -373,7 +373,7 @@ static void test_bogus_ids(void)
         struct part lp[] = {P_OBJ(li), P_STR("l")};
         struct fuse_entry_out e;
         CHECK_EQ(fx_call(&f, FUSE_LINK, 1, lp, 2, &e, sizeof(e), NULL), -ESTALE);
-        struct fuse_ioctl_in io = {.cmd = KRUN_EXIT_IOCTL, .arg = 3};
+        struct fuse_ioctl_in io = {.cmd = KRUN_EXIT_CODE_IOCTL, .arg = 3};
         struct part ip = P_OBJ(io);
         struct fuse_ioctl_out ioo;
         CHECK_EQ(fx_call(&f, FUSE_IOCTL, n, &ip, 1, &ioo, sizeof(ioo), NULL), -ESTALE);
@@ -477,7 +477,7 @@ static void test_huge_lengths(void)
     CHECK_EQ(fx_getattr(&f, file, NULL), -ESTALE);
 
     /* IOCTL in_size must match what follows. */
-    struct fuse_ioctl_in io = {.cmd = KRUN_EXIT_IOCTL, .in_size = 1000};
+    struct fuse_ioctl_in io = {.cmd = KRUN_EXIT_CODE_IOCTL, .in_size = 1000};
     struct part ip = P_OBJ(io);
     struct fuse_ioctl_out ioo;
     CHECK_EQ(fx_call(&f, FUSE_IOCTL, 1, &ip, 1, &ioo, sizeof(ioo), NULL), -EINVAL);

@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api/config.h"
+#include "vm/config.h"
 #include "virtio/device.h"
 #include "virtio/fs/virtio_fs.h"
 

@@ -378,7 +378,7 @@ static void test_null_share(void)
 
     /* The exit status ioctl on the root directory, as the guest init sends it. */
     struct fuse_ioctl_in io = {
-        .fh = dfh, .flags = FUSE_IOCTL_DIR, .cmd = KRUN_EXIT_IOCTL, .arg = 42};
+        .fh = dfh, .flags = FUSE_IOCTL_DIR, .cmd = KRUN_EXIT_CODE_IOCTL, .arg = 42};
     struct part ip = P_OBJ(io);
     struct fuse_ioctl_out ioo = {.result = -1};
     CHECK_EQ(fx_call(&f, FUSE_IOCTL, 1, &ip, 1, &ioo, sizeof(ioo), NULL), 0);
@@ -395,7 +395,7 @@ static void test_exit_ioctl(void)
     fx_open(&f);
     put_file(&f, "file", "x");
     uint64_t file = fx_node(&f, 1, "file");
-    struct fuse_ioctl_in io = {.flags = FUSE_IOCTL_DIR, .cmd = KRUN_EXIT_IOCTL, .arg = 0};
+    struct fuse_ioctl_in io = {.flags = FUSE_IOCTL_DIR, .cmd = KRUN_EXIT_CODE_IOCTL, .arg = 0};
     struct part ip = P_OBJ(io);
     struct fuse_ioctl_out ioo;
     CHECK_EQ(fx_call(&f, FUSE_IOCTL, 1, &ip, 1, &ioo, sizeof(ioo), NULL), 0);
@@ -420,7 +420,7 @@ static void test_exit_ioctl(void)
     CHECK_EQ(f.exit_calls, 3);
     /* A forgotten node no longer counts. */
     fx_forget(&f, file, 1);
-    io.cmd = KRUN_EXIT_IOCTL;
+    io.cmd = KRUN_EXIT_CODE_IOCTL;
     CHECK_EQ(fx_call(&f, FUSE_IOCTL, file, &ip, 1, &ioo, sizeof(ioo), NULL), -ESTALE);
     CHECK_EQ(f.exit_calls, 3);
     fx_close(&f);

@@ -1,4 +1,4 @@
-# Unit tests: no KVM needed. Every tests/unit/test_*.c is one program,
+# Unit tests: no KVM needed (and none may depend on the host's /dev/kvm). Every tests/unit/test_*.c is one program,
 # built twice: normally and with ASan+UBSan. Its first lines name what it
 # links, so that a test depends only on the code it tests:
 #   /* SRCS: src/virtio/queue.c src/util/guest_mem.c */
@@ -16,11 +16,11 @@ unit_objs = $(patsubst @library,$(B)/libkrun-$(notdir $(2)).a,\
 .SECONDEXPANSION:
 $(B)/tests/%: tests/unit/%.c tests/unit/test.h $$(call unit_objs,$$*,$(B)/obj)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit $< -o $@ $(call unit_objs,$*,$(B)/obj) -ldl $(call unit_ldlibs,$*)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -Itests/unit $< -o $@ $(call unit_objs,$*,$(B)/obj) -ldl $(call unit_ldlibs,$*)
 
 $(B)/tests-san/%: tests/unit/%.c tests/unit/test.h $$(call unit_objs,$$*,$(B)/san)
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_CFLAGS) -Itests/unit $< -o $@ $(call unit_objs,$*,$(B)/san) -ldl $(call unit_ldlibs,$*)
+	$(CC) $(SAN_CFLAGS) -MMD -MP -Itests/unit $< -o $@ $(call unit_objs,$*,$(B)/san) -ldl $(call unit_ldlibs,$*)
 
 # Things unit tests need at run time (the kernel bundle, the library).
 UNIT_RUNTIME_DEPS += $(B)/$(KRUN_SONAME)

@@ -20,16 +20,25 @@ diagnose() {
     done
 }
 
+# descendants PID: the process ids under PID, children first (by parent
+# id, never by name: other programs of the same name are not ours).
+descendants() {
+    for _dc in $(pgrep -P "$1"); do
+        echo "$_dc"
+        descendants "$_dc"
+    done
+}
+
 # watch PID SECONDS: wait for a background command; past the deadline,
-# diagnose every VMM process under it, kill them and return 124.
+# diagnose it and every process under it, kill them and return 124.
 # (Helpers use _-prefixed names: shell variables are global.)
 watch() {
     _wn=0
     while kill -0 "$1" 2>/dev/null; do
         if [ "$_wn" -ge $(($2 * 10)) ]; then
-            for _wp in $(pgrep -f "$VMT|$KC"); do diagnose "$_wp"; done
-            pkill -KILL -f "$VMT|$KC"
-            kill -KILL "$1" 2>/dev/null
+            _wall="$1 $(descendants "$1")"
+            for _wp in $_wall; do diagnose "$_wp"; done
+            kill -KILL $_wall 2>/dev/null
             wait "$1" 2>/dev/null
             return 124
         fi

@@ -11,7 +11,7 @@
 
 #include <linux/virtio_ids.h>
 
-#include "api/config.h"
+#include "virtio/blk/config.h"
 #include "libkrun.h"
 #include "util/log.h"
 #include "virtio/blk/disk.h"
@@ -40,11 +40,7 @@ static struct blk_dev *to_blk(struct virtio_device *dev)
 static void blk_read_config(struct virtio_device *dev, uint32_t offset, void *data, uint32_t len)
 {
     const struct blk_dev *b = to_blk(dev);
-    memset(data, 0, len);
-    if (offset < sizeof(b->config)) {
-        size_t n = sizeof(b->config) - offset;
-        memcpy(data, (const uint8_t *)&b->config + offset, n < len ? n : len);
-    }
+    virtio_config_read(&b->config, sizeof(b->config), offset, data, len);
 }
 
 static void blk_write_config(struct virtio_device *dev, uint32_t offset, const void *data,

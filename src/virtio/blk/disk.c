@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "api/config.h"
+#include "virtio/blk/config.h"
 #include "libkrun.h"
 
 static bool is_pow2(uint32_t v)

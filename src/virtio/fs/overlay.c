@@ -467,7 +467,7 @@ static int ovl_ioctl(void *opaque, const struct fs_ctx *c, uint64_t nodeid, uint
     long i = classify(o, nodeid);
     if (i == BAD_NODE)
         return -ESTALE;
-    if (cmd != KRUN_EXIT_IOCTL)
+    if (cmd != KRUN_EXIT_CODE_IOCTL)
         return i == LOWER_NODE ? o->lops->ioctl(o->lower, c, nodeid, fh, flags, cmd, arg) : -ENOTTY;
     if (i == LOWER_NODE) {
         /* Only for nodes the guest really holds. */

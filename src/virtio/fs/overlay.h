@@ -9,7 +9,7 @@
  * Opening one for writing fails with EACCES, any other change with EPERM.
  * Without a lower filesystem the root itself is virtual (a "null" share).
  *
- * FUSE_IOCTL with command KRUN_EXIT_IOCTL on any node reports the guest
+ * FUSE_IOCTL with command KRUN_EXIT_CODE_IOCTL on any node reports the guest
  * workload's exit status (the ioctl argument) to a callback.
  */
 #ifndef KRUN_VIRTIO_FS_OVERLAY_H
@@ -17,11 +17,11 @@
 
 #include <stddef.h>
 
-#include "api/config.h"
+#include "virtio/fs/config.h"
 #include "virtio/fs/fs_ops.h"
+#include "abi/guest_abi.h"
 
 /* _IO('v', 2): the guest init's "exit status" ioctl. */
-#define KRUN_EXIT_IOCTL 0x7602u
 
 struct overlay;
 

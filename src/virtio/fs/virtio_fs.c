@@ -15,7 +15,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "api/config.h"
+#include "virtio/fs/config.h"
 #include "util/log.h"
 #include "virtio/device.h"
 #include "virtio/fs/fs_creds.h"
@@ -78,11 +78,7 @@ static struct fs_dev *to_fs(struct virtio_device *dev)
 static void fs_read_config(struct virtio_device *dev, uint32_t offset, void *data, uint32_t len)
 {
     const struct fs_dev *d = to_fs(dev);
-    memset(data, 0, len);
-    if (offset < sizeof(d->config)) {
-        size_t n = sizeof(d->config) - offset;
-        memcpy(data, (const uint8_t *)&d->config + offset, n < len ? n : len);
-    }
+    virtio_config_read(&d->config, sizeof(d->config), offset, data, len);
 }
 
 static void fs_write_config(struct virtio_device *dev, uint32_t offset, const void *data,

@@ -1,0 +1,183 @@
+#include "vm/payload.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "abi/guest_abi.h"
+#include "arch/x86_64/layout.h"
+#include "libkrun.h"
+#include "loader/cpio.h"
+#include "util/log.h"
+#include "vm/cmdline.h"
+#include "vm/vm.h"
+
+static int read_file(const char *what, const char *path, struct file_data *f)
+{
+    f->path = path;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int err = errno;
+        log_error("cannot open %s %s: %s", what, path, strerror(err));
+        return -err;
+    }
+    struct stat st;
+    int ret = 0;
+    if (fstat(fd, &st) < 0) {
+        ret = -errno;
+    } else if (!S_ISREG(st.st_mode) || st.st_size == 0) {
+        log_error("%s %s is not a regular, non-empty file", what, path);
+        ret = -EINVAL;
+    } else {
+        f->len = (size_t)st.st_size;
+        f->data = mmap(NULL, f->len, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (f->data == MAP_FAILED) {
+            f->data = NULL;
+            ret = -errno;
+            log_error("cannot read %s %s: %s", what, path, strerror(-ret));
+        }
+    }
+    close(fd);
+    return ret;
+}
+
+static void free_file(struct file_data *f)
+{
+    if (f->data)
+        munmap(f->data, f->len);
+    f->data = NULL;
+}
+
+int payload_choose(const struct vm_config *cfg, const struct kernel_bundle *bundle,
+                   struct payload *p)
+{
+    if (!cfg->kernel_path) {
+        p->bundle = bundle;
+        if (!p->bundle) {
+            log_error("couldn't find or load libkrunfw.so.5 (the guest kernel bundle), and no "
+                      "kernel was set with krun_set_kernel");
+            return -ENOENT;
+        }
+        p->footprint_end = p->bundle->load_addr + p->bundle->size;
+        return 0;
+    }
+    int ret = read_file("kernel", cfg->kernel_path, &p->kernel);
+    if (ret)
+        return -EINVAL;
+    p->bzimage = kernel_is_bzimage(p->kernel.data, p->kernel.len);
+    if (cfg->kernel_format == KRUN_KERNEL_FORMAT_BZIMAGE && !p->bzimage) {
+        log_error("kernel %s is not a bzImage", cfg->kernel_path);
+        return -EINVAL;
+    }
+    if (!p->bzimage && !kernel_is_elf(p->kernel.data, p->kernel.len)) {
+        log_error("kernel %s is neither an ELF file nor a bzImage", cfg->kernel_path);
+        return -EINVAL;
+    }
+    char err[256] = "";
+    ret = kernel_footprint(p->kernel.data, p->kernel.len, &p->footprint_end, err, sizeof(err));
+    if (ret) {
+        log_error("kernel %s: %s", cfg->kernel_path, err);
+        return -EINVAL;
+    }
+    if (cfg->initramfs_path && read_file("initramfs", cfg->initramfs_path, &p->initrd))
+        return -EINVAL;
+    return 0;
+}
+
+int payload_load(struct payload *p, struct machine *m, struct x86_boot *boot)
+{
+    boot->low_end = m->low.size;
+    boot->high_end = m->high.size ? X86_MMIO_GAP_END + m->high.size : 0;
+    if (p->bundle) {
+        boot->kind = X86_ENTRY_LINUX64;
+        boot->entry = p->bundle->entry;
+        return 0;
+    }
+    char err[256] = "";
+    int ret = p->bzimage ? kernel_load_bzimage(p->kernel.data, p->kernel.len, &m->mem, &p->image,
+                                               err, sizeof(err))
+                         : kernel_load_elf(p->kernel.data, p->kernel.len, &m->mem, &p->image, err,
+                                           sizeof(err));
+    if (ret) {
+        log_error("kernel %s: %s", p->kernel.path, err);
+        return -EINVAL;
+    }
+    if (p->image.load_start < X86_HIMEM_START) {
+        /* Below 1 MiB live the zero page, page tables, command line and MP table. */
+        log_error("kernel %s loads at 0x%llx, below 1 MiB, over the boot data", p->kernel.path,
+                  (unsigned long long)p->image.load_start);
+        return -EINVAL;
+    }
+    boot->kind = p->image.entry_kind == BOOT_ENTRY_PVH ? X86_ENTRY_PVH : X86_ENTRY_LINUX64;
+    boot->entry = p->image.entry;
+    if (p->image.has_setup_header) {
+        boot->setup_header = p->image.setup_header;
+        boot->setup_header_len = p->image.setup_header_len;
+    }
+    return 0;
+}
+
+/* Whether the config describes a workload for the init (upstream's KRUN_* contract). */
+static bool has_workload(const struct vm_config *cfg)
+{
+    return cfg->exec_path || cfg->env_set || cfg->workdir || cfg->rlimits.n || cfg->argv_set;
+}
+
+/*
+ * Place the initramfs. When no virtio-fs root serves the workload file, it
+ * goes into the initramfs instead, as one more (uncompressed) cpio archive
+ * after the user's: the kernel unpacks concatenated archives, and the
+ * command line's limits no longer apply.
+ */
+int payload_place_initrd(struct payload *p, struct vm *vm, struct x86_boot *boot)
+{
+    if (!p->initrd.data)
+        return 0;
+    struct strbuf extra = {0};
+    int ret = 0;
+    /* An extra archive starts 4-byte aligned after the user's (zeros between). */
+    size_t pad = 0;
+    if (!vm->workload_in_file && has_workload(vm->cfg)) {
+        pad = (4 - p->initrd.len % 4) % 4;
+        ret = workload_file_build(vm->cfg, &vm->workload);
+        if (!ret)
+            ret = cpio_add_file(&extra, KRUN_GUEST_WORKLOAD_PATH + 1, 0400, vm->workload.s,
+                                vm->workload.len);
+        if (!ret)
+            ret = cpio_finish(&extra);
+        if (ret) {
+            sb_free(&extra);
+            return ret;
+        }
+        vm->workload_in_file = true;
+    }
+    size_t len = p->initrd.len + (extra.len ? pad + extra.len : 0);
+    uint32_t max = p->image.initrd_addr_max ? p->image.initrd_addr_max : 0x7fffffff;
+    ret = initramfs_reserve(&vm->m.mem, len, p->image.load_end, vm->m.low.size, max,
+                            &boot->initrd_gpa);
+    if (ret == 0) {
+        uint8_t *dst = gm_ptr(&vm->m.mem, boot->initrd_gpa, len);
+        memcpy(dst, p->initrd.data, p->initrd.len);
+        if (extra.len) {
+            memset(dst + p->initrd.len, 0, pad);
+            memcpy(dst + p->initrd.len + pad, extra.s, extra.len);
+        }
+        boot->initrd_size = len;
+    }
+    sb_free(&extra);
+    if (ret) {
+        log_error("initramfs %s (%zu bytes) does not fit in guest memory above the kernel",
+                  p->initrd.path, p->initrd.len);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+void payload_free(struct payload *p)
+{
+    free_file(&p->kernel);
+    free_file(&p->initrd);
+}
