@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # libkrun-c: `make` builds everything, `make check` runs every test,
 # `make install PREFIX=/usr DESTDIR=...` installs.
 #
@@ -36,7 +37,7 @@ all:
 
 include kernel/kernel.mk
 include init/init.mk
-include tools/tools.mk
+include testhost/testhost.mk
 include tools/krun-chroot.mk
 include tests/unit/unit.mk
 include tests/vm/vm.mk
@@ -78,9 +79,28 @@ $(B)/libkrun.pc: libkrun.pc.in
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 	    -e 's|@VERSION@|$(VERSION)|' $< > $@
 
-# Unit tests (plain and ASan/UBSan, valgrind on error paths), a short run of
-# every fuzzer, the KVM test host's own tests, then real guests in it.
-check: check-unit check-fuzz check-with-kvm check-vm
+# `make check` runs a fast lane first, so that a broken build or unit test
+# fails in minutes: the format and layer checks, gcc and clang builds of
+# the library, unit tests plain and with ASan/UBSan, a short run of every
+# fuzzer. Then what needs the guest kernel (about 6 minutes to build on a
+# cache miss): its unit tests and valgrind on error paths, the KVM test
+# host's own tests, and real guests in it.
+.PHONY: check-fast check-format check-layers build-gcc build-clang
+check: check-fast check-unit-kernel check-with-kvm check-vm
+check-fast: check-format check-layers build-gcc build-clang check-unit-fast check-fuzz
+
+check-format:
+	@clang-format --dry-run -Werror $$(find include src init tools tests bench testhost -name '*.[ch]')
+	@echo "ok   clang-format"
+
+check-layers:
+	@tests/lint/layers.sh
+
+build-gcc: $(B)/$(KRUN_SONAME) $(B)/krun-chroot $(B)/vmtest
+
+# The library again with clang, into its own directory (its warnings differ).
+build-clang:
+	$(MAKE) --no-print-directory B=$(B)/clang CC=clang $(B)/clang/$(KRUN_SONAME)
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
@@ -91,7 +111,7 @@ install: all
 	install -m 0644 $(B)/libkrun.pc $(DESTDIR)$(LIBDIR)/pkgconfig/libkrun.pc
 
 format:
-	clang-format -i $$(find include src init tools tests bench -name '*.[ch]')
+	clang-format -i $$(find include src init tools tests bench testhost -name '*.[ch]')
 
 clean:
 	rm -rf $(B)

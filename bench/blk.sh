@@ -1,11 +1,12 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # bench/blk.sh: virtio-blk against the host, side by side: fio (Debian's)
 # with 4k random reads and writes at queue depth 1 and 16, and 1M sequential
 # reads and writes, direct I/O, on the same image file: in the guest on
 # /dev/vda (the guest runs the host's fio, its root being the host's /
 # shared read-only), and on the host on the file. Prints IOPS, bandwidth
 # and the guest/host ratio per case. Run where /dev/kvm is real KVM
-# (`make bench-blk` runs it in tools/with-kvm).
+# (`make bench-blk` runs it in testhost/with-kvm).
 set -eu
 B=${B:-build}
 SECONDS_PER_CASE=${SECONDS_PER_CASE:-10}
@@ -13,7 +14,7 @@ SIZE=${SIZE:-512M}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 command -v fio >/dev/null || { echo "bench/blk: fio not installed (apt install fio)" >&2; exit 1; }
-[ -c /dev/kvm ] || { echo "bench/blk: no /dev/kvm; run it through tools/with-kvm" >&2; exit 1; }
+[ -c /dev/kvm ] || { echo "bench/blk: no /dev/kvm; run it through testhost/with-kvm" >&2; exit 1; }
 IMG=$T/fio.img
 head -c "$SIZE" /dev/zero >"$IMG" # allocated, so that reads hit real blocks
 FIO=$(command -v fio)

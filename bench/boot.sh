@@ -1,8 +1,9 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # bench/boot.sh: boot time and memory of libkrun-c against QEMU's microvm
 # machine, side by side, booting the same kernel (build/vmlinux) and
 # initramfs with a guest that exits at once. Run where /dev/kvm is real KVM
-# (`make bench-boot` runs it in tools/with-kvm). Prints figures and ratios.
+# (`make bench-boot` runs it in testhost/with-kvm). Prints figures and ratios.
 #
 # Measures, median of RUNS (default 7):
 #   - libkrun-c: host CPU and wall time from krun_start_enter to the first
@@ -19,7 +20,7 @@ K=$B/vmlinux
 RD=$B/test-initramfs.cpio.gz
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-[ -c /dev/kvm ] || { echo "bench/boot: no /dev/kvm; run it through tools/with-kvm" >&2; exit 1; }
+[ -c /dev/kvm ] || { echo "bench/boot: no /dev/kvm; run it through testhost/with-kvm" >&2; exit 1; }
 for f in "$B/vmtest" "$K" "$RD"; do [ -e "$f" ] || { echo "bench/boot: $f missing" >&2; exit 1; }; done
 QEMU=$(command -v qemu-system-x86_64 || true)
 

@@ -1,17 +1,18 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # bench/fs.sh: virtio-fs metadata against the host, side by side: unpack a
 # tree of 5000 small files, find it, stat every file, remove it, in the
 # guest on virtio-fs and on the host in the same directory. Prints each
 # phase's time and the guest/host ratio, and the end-to-end time of
 # `krun-chroot ROOT /bin/true`. The host runs the four phases in one go;
 # the guest runs each in a fresh boot, so its caches start cold. Run where
-# /dev/kvm is real KVM (`make bench-fs` runs it in tools/with-kvm).
+# /dev/kvm is real KVM (`make bench-fs` runs it in testhost/with-kvm).
 set -eu
 B=${B:-build}
 RUNS=${RUNS:-5}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-[ -c /dev/kvm ] || { echo "bench/fs: no /dev/kvm; run it through tools/with-kvm" >&2; exit 1; }
+[ -c /dev/kvm ] || { echo "bench/fs: no /dev/kvm; run it through testhost/with-kvm" >&2; exit 1; }
 ROOT=$T/root
 "$(dirname "$0")/../tests/vm/mkrootfs.sh" "$ROOT"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libkrun.h - public API of libkrun-c, a C implementation of libkrun.
  *

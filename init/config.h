@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The workload described by a JSON config ($KRUN_CONFIG or
  * /.krun_config.json): an OCI runtime spec (crun) or a Docker image config

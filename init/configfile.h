@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Loading the JSON config file (untrusted: it comes from the image). */
 #ifndef KRUN_INIT_CONFIGFILE_H
 #define KRUN_INIT_CONFIGFILE_H

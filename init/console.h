@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The console as the init's and the workload's terminal. */
 #ifndef KRUN_INIT_CONSOLE_H
 #define KRUN_INIT_CONSOLE_H

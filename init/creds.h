@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The workload's credentials: numeric ids from an OCI spec, or a Docker
  * "User" ("uid", "uid:gid", "name", "name:group"), names looked up in the

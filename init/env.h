@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The workload's environment under construction: NAME=VALUE strings in
  * first-set order, one per name, with a hash index so that merging many

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The guest init: a static musl binary, stripped, embedded into the library
 # by src/api/init_blob.S (.incbin "init.krun" from $(B)/gen) and served to
 # the guest as /init.krun.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A strict JSON (RFC 8259) parser for the workload config. The input comes
  * from a container image, so it is hostile: nesting is bounded, the number

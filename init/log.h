@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Messages from the init to the user. PID 1 has no syslog: messages go to
  * fd 2 (the console) and, once the workload's stderr port is known, there

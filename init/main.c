@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * init.krun: PID 1 of every libkrun-c guest. The order of the steps is the
  * contract (docs/guest-contract.md); the logic lives in the other files.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Whether a path is a mount point, from the text of /proc/self/mountinfo. */
 #ifndef KRUN_INIT_MOUNTINFO_H
 #define KRUN_INIT_MOUNTINFO_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Mount options as users write them ("ro,nosuid,mode=755,size=64m"):
  * the generic words become mount(2) flags, the rest stays as the

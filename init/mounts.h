@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The guest's filesystems: the basic set every workload expects, the
  * switch to a block-device root, and the config's tmpfs mounts. */
 #ifndef KRUN_INIT_MOUNTS_H

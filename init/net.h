@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Guest networking set up by the init. */
 #ifndef KRUN_INIT_NET_H
 #define KRUN_INIT_NET_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The plan: everything the init will do for the workload, merged from the
  * workload source (file or KRUN_* environment) and the JSON config, by the

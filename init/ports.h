@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Named virtio-console ports (/sys/class/virtio-ports/vportNpM/name):
  * krun-stdin, krun-stdout and krun-stderr carry the workload's standard

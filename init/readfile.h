@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Read a whole file into memory, with a size cap (the file may be hostile
  * or a virtual file whose size stat does not know). */
 #ifndef KRUN_INIT_READFILE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The end of the VM: the exit status goes to the VMM on the krun-exit port
  * (libkrun-c) and through upstream's ioctl on the root virtio-fs

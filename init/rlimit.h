@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Resource limits for the workload: the upstream text forms
  * ("ID=CUR:MAX" or "ID:CUR:MAX", numeric Linux resource ids, a comma

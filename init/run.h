@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Running the workload: as a child in its own foreground process group
  * while PID 1 reaps every zombie and forwards krun-signal bytes, or (with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Where the workload comes from, before the JSON config is merged in:
  * either the workload file (/.krun_workload, libkrun-c) or the upstream

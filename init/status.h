@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The workload's exit status as the VMM reports it (upstream semantics):
  * its exit code, 128+N if signal N killed it, 125 if the init failed to set

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A growable, always NULL-terminated array of string pointers. It does not
  * own the strings unless the caller says so (strv_free_all).

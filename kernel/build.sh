@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Build the guest kernel (vmlinux and bzImage) from Debian's linux-source-6.12
 # with kernel/config and kernel/patches/*.patch, through a content-addressed
 # cache.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The guest kernel blob (see elf2bundle.c), included verbatim. It sits in a
  * writable, allocatable section aligned to 64 KiB: the VMM maps these pages

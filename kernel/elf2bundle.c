@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * elf2bundle: turn an x86_64 vmlinux into the blob that libkrunfw.so.5
  * carries, plus a header with its guest load address, entry and size.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The guest kernel bundle: libkrunfw.so.5 (upstream libkrunfw ABI), plus the
 # vmlinux ELF (for krun_set_kernel) and bzImage it is made from.
 #
@@ -50,11 +51,6 @@ $(B)/$(KRUNFW_SONAME): $(KRUNFW_OBJ)/krunfw.o $(KRUNFW_OBJ)/bundle.o kernel/libk
 	$(CC) -shared -s -Wl,-soname,$(KRUNFW_SONAME) -Wl,--version-script=kernel/libkrunfw.map \
 		-Wl,-z,noexecstack -Wl,-z,max-page-size=65536 -Wl,--as-needed \
 		-o $@ $(KRUNFW_OBJ)/krunfw.o $(KRUNFW_OBJ)/bundle.o
-
-# Unit tests dlopen the bundle. (The explicit check-unit prerequisite keeps
-# that true even if UNIT_RUNTIME_DEPS is reset after this file is included.)
-UNIT_RUNTIME_DEPS += $(B)/$(KRUNFW_SONAME)
-check-unit: $(B)/$(KRUNFW_SONAME) $(B)/vmlinux
 
 .PHONY: install-kernel
 install-kernel: $(B)/$(KRUNFW_SONAME) $(B)/vmlinux $(B)/bzImage

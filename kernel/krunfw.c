@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libkrunfw.so.5: the guest kernel bundle, with the upstream libkrunfw ABI.
  * Only krunfw_get_kernel and krunfw_get_version are exported (libkrunfw.map).

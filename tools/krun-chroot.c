@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * krun-chroot: chroot, but into a microVM. Runs COMMAND with ROOT (a host
  * directory, or a disk image with --root-disk) as the root filesystem of a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # krun-chroot, the command-line tool (links the public library only).
 all: $(B)/krun-chroot
 

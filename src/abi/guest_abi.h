@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The guest ABI: every constant that the VMM (src/) and the guest side
  * (init/, and our kernel patches) must agree on, in one place that both

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* krun_* functions about consoles. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* krun_* functions about block devices. */
 #include <errno.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* krun_* functions about virtio-fs shares, overlays and the built-in init. */
 #include <errno.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* krun_start_enter and its returning variant krun_start_wait. */
 #include <errno.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * krun_* functions whose feature is not built yet: they return -ENOSYS, and
  * docs/api-status.md lists them as such.

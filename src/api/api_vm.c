@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* krun_* functions about the machine, logging, identity and features. */
 #include <errno.h>
 #include <fcntl.h>

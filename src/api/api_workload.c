@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* krun_* functions that describe the kernel and the workload. */
 #include <ctype.h>
 #include <errno.h>

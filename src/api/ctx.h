@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The context table: the library's only global state besides the log.
  * krun_create_ctx adds a struct vm_config; setters look it up under the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The kernel bundle: libkrunfw.so.5 (upstream libkrunfw's ABI), a guest
  * kernel already laid out as it sits in guest memory, with its load

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Writing "newc" cpio archives (the initramfs format). */
 #ifndef KRUN_LOADER_CPIO_H
 #define KRUN_LOADER_CPIO_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * External kernel images for krun_set_kernel (x86_64): an ELF vmlinux, a
  * bzImage (Linux boot protocol 2.12+ with a 64-bit entry point), and the

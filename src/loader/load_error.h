@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The loaders' error reports: a message for the caller's buffer, and the
  * code to return with it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Guest physical memory. The guest is hostile: every access to guest memory
  * goes through gm_ptr(), which checks that the whole range [gpa, gpa+len)

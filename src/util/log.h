@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Library log. Errors are printed by default (to stderr) so that a failing
  * krun_start_enter always says what went wrong; krun_set_log_level and

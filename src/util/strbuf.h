@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A growable string. Functions return 0 or -ENOMEM (the buffer stays valid). */
 #ifndef KRUN_UTIL_STRBUF_H
 #define KRUN_UTIL_STRBUF_H

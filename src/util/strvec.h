@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A growable NULL-terminated vector of owned strings. */
 #ifndef KRUN_UTIL_STRVEC_H
 #define KRUN_UTIL_STRVEC_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * virtio-console (virtio 1.x, section 5.3) with the multiport feature.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * virtio-console with multiport: port 0 is a console port (hvcN in the
  * guest), the others are named ports (/dev/vportNpM, name in sysfs).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A virtio device behind the virtio-mmio (version 2) transport.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The virtio-mmio transport, version 2 (virtio 1.x, section 4.2.2): register
  * access from vCPU threads, feature negotiation, queue setup, status and

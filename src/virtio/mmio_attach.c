@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Putting a virtio device on a machine, and taking it off at teardown. */
 #include <errno.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* virtio-blk: the disks of krun_add_disk*, in the order they were added (vda, vdb, ...). */
 #include <string.h>
 

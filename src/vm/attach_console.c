@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Consoles: the implicit console (hvc0 and the krun-* ports of the guest
  * contract) and the consoles of krun_add_virtio_console_*.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * virtio-fs: one device per share (krun_set_root, krun_add_virtiofs*). The
  * root share also serves the built-in init and the workload file.
@@ -50,7 +51,7 @@ static int runtime_share(struct vm *vm, const struct fs_share *s, struct fs_shar
     size_t n = s->n_overlays;
     if (s->inject_init) {
         ov[n++] = (struct fs_overlay){.kind = FS_OVERLAY_FILE,
-                                      .path = (char *)KRUN_GUEST_INIT_PATH + 1,
+                                      .path = (char *)&KRUN_GUEST_INIT_PATH[1],
                                       .data = krun_init_blob_start,
                                       .len = krun_init_blob_size(),
                                       .mode = 0100755,
@@ -59,7 +60,7 @@ static int runtime_share(struct vm *vm, const struct fs_share *s, struct fs_shar
         if (ret)
             return ret;
         ov[n++] = (struct fs_overlay){.kind = FS_OVERLAY_FILE,
-                                      .path = (char *)KRUN_GUEST_WORKLOAD_PATH + 1,
+                                      .path = (char *)&KRUN_GUEST_WORKLOAD_PATH[1],
                                       .data = (const uint8_t *)vm->workload.s,
                                       .len = vm->workload.len,
                                       .mode = 0100400,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Legacy port I/O devices: the i8042 (how the guest ends the VM), the
  * panic port, the POST port, and the COM ports of

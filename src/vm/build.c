@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The builder: config -> VM. Checks what the caller named (kernel, disks,
  * shares) before it touches KVM, lays out guest memory, attaches the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The guest kernel command line, and the workload file (/.krun_workload)
  * that carries the workload when the VMM serves the init (see

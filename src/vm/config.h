@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * struct vm_config: everything the krun_* setters record about one VM.
  * Setters validate and copy their arguments in here; nothing is opened

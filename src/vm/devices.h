@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The devices a VM gets, in attach order. The order defines the virtio
  * MMIO windows and IRQs, and so what the guest sees (hvc0 first, vda

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The guest init binary, pulled in at build time (the assembler finds it
  * with -Wa,-I$(B)/gen). Read-only data, hidden: only the library uses it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The guest init (init/, built as $(B)/gen/init.krun), embedded in the
  * library: the root virtio-fs serves these bytes as /init.krun and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "vm/payload.h"
 
 #include <errno.h>
@@ -144,7 +145,7 @@ int payload_place_initrd(struct payload *p, struct vm *vm, struct x86_boot *boot
         pad = (4 - p->initrd.len % 4) % 4;
         ret = workload_file_build(vm->cfg, &vm->workload);
         if (!ret)
-            ret = cpio_add_file(&extra, KRUN_GUEST_WORKLOAD_PATH + 1, 0400, vm->workload.s,
+            ret = cpio_add_file(&extra, &KRUN_GUEST_WORKLOAD_PATH[1], 0400, vm->workload.s,
                                 vm->workload.len);
         if (!ret)
             ret = cpio_finish(&extra);

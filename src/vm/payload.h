@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What the VM boots: the kernel bundle, or krun_set_kernel's kernel (ELF
  * or bzImage) with an optional initramfs, and where it all goes in guest

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Running a built VM: vCPU threads run the guest while the calling thread
  * runs the event loop, which also takes the signals meant for the workload

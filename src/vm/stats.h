@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Figures for benchmarks, logged at info level (KRUN_LOG_LEVEL=3):
  * the host time from krun_start_enter to the first KVM_RUN, and at the end

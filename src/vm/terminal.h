@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Host terminals the VM takes over: put in raw mode while the VM runs and
  * restored on every exit path (normal end, error, or the returning variant).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A VM's life outside building and running: creation, exit status, teardown. */
 #include "vm/vm.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * struct vm: one microVM from its config to its exit status. vm_build()
  * turns a struct vm_config into a machine with devices and vCPUs (build.c,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * An address bus: port I/O or MMIO ranges that devices register on, and
  * the dispatch of a vCPU's access to the device that owns the address.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * One epoll event loop per VM, run by the thread that called
  * krun_start_enter. Handlers run on that thread, one at a time.

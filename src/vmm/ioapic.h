@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * An IOAPIC (82093AA register model, 24 pins) for KVM's split irqchip
  * (krun_split_irqchip): KVM keeps the LAPICs, we keep the IOAPIC and turn

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Interrupts of a machine: the interrupt controller (KVM's in-kernel
  * IOAPIC and PIT, or our IOAPIC with KVM's split irqchip), legacy lines

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The KVM VM: /dev/kvm, its capabilities, the stop request and teardown. */
 #include "vmm/machine.h"
 

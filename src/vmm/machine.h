@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * struct machine: the KVM virtual machine itself, with nothing of what
  * runs in it. It owns the KVM fds, guest RAM and its memory slots, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Guest RAM: anonymous memory, backed lazily, in KVM memory slots around
  * the MMIO gap; the kernel bundle is mapped into it from its file.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A per-VM teardown list. Every part that the builder attaches registers
  * how to undo itself right after it is created; teardown_run() undoes them

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vCPU threads. Each runs KVM_RUN and dispatches port I/O and MMIO exits.
  *
@@ -210,19 +211,21 @@ int vcpus_start(struct vcpus *vs)
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
 
-    /* During KVM_RUN only the kick signal is unblocked. */
-    struct {
-        struct kvm_signal_mask hdr;
-        uint8_t set[8];
-    } kvm_mask = {.hdr.len = 8};
+    /* During KVM_RUN only the kick signal is unblocked (the kernel's sigset is 8 bytes). */
+    struct kvm_signal_mask *kvm_mask = calloc(1, sizeof(*kvm_mask) + 8);
+    if (!kvm_mask) {
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        return -ENOMEM;
+    }
+    kvm_mask->len = 8;
     sigset_t during_run = all;
     sigdelset(&during_run, vs->kick_signal);
-    memcpy(kvm_mask.set, &during_run, 8);
+    memcpy(kvm_mask->sigset, &during_run, 8);
 
     int ret = 0;
     for (unsigned i = 0; i < vs->n && !ret; i++) {
         struct vcpu *v = &vs->v[i];
-        if (ioctl(v->fd, KVM_SET_SIGNAL_MASK, &kvm_mask.hdr) < 0) {
+        if (ioctl(v->fd, KVM_SET_SIGNAL_MASK, kvm_mask) < 0) {
             ret = -errno;
             log_error("KVM_SET_SIGNAL_MASK failed: %s", strerror(-ret));
             break;
@@ -233,6 +236,7 @@ int vcpus_start(struct vcpus *vs)
         else
             v->started = true;
     }
+    free(kvm_mask);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return ret;
 }

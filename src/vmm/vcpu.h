@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vCPU threads. Each runs KVM_RUN and hands port I/O and MMIO exits to the
  * machine's buses; a reset, panic or triple fault becomes a stop request on

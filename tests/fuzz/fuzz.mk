@@ -1,5 +1,6 @@
+# SPDX-License-Identifier: Apache-2.0
 # libFuzzer harnesses (clang). Each tests/fuzz/fuzz_NAME.c names the sources
-# it links on its first line (and optionally /* LDLIBS: ... */), like the
+# it links in its first lines (and optionally /* LDLIBS: ... */), like the
 # unit tests. `make fuzz-build` builds them all; `make fuzz-NAME` (fuzz-queue,
 # fuzz-loader, ...) runs one for FUZZ_SECONDS on a corpus kept in
 # $(B)/fuzz/corpus-NAME, seeded with valid inputs by gen_seeds.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SRCS: init/config.c init/json.c init/rlimit.c init/strv.c init/log.c */
 /*
  * The guest init's JSON parser and the OCI/Docker config extraction on

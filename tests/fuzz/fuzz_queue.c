@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SRCS: src/virtio/queue.c src/util/guest_mem.c */
 /*
  * libFuzzer harness for the split virtqueue. The input is a small header

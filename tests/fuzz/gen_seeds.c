@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Writes a few valid inputs for a fuzz harness into a corpus directory, so
  * that fuzzing starts from well-formed rings and images:

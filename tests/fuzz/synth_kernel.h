@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Synthetic kernel images for the loader's unit tests and fuzz seeds: a
  * small vmlinux-like ELF and a bzImage header with a fake payload. Field

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * PID 1 for tests/kernel/smoke.sh: prints a marker on the console, lists the
  * virtio devices the kernel found (virtio-mmio from the command line), then

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # QEMU/TCG smoke test of the guest kernel: boot build/bzImage (boot protocol)
 # and build/vmlinux (PVH entry) on QEMU's microvm machine with an initramfs
 # whose /init prints a marker and ends, and check that the kernel restarts

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The include arrows point one way: a file under src/ may include headers
 # of its own folder and of the layers below it, never of a layer above or
 # beside it; the guest init may include only the guest ABI from src/.

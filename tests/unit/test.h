@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A minimal unit-test harness: each tests/unit/test_*.c is one program
  * whose main() calls RUN(test_fn) for each test. CHECK* record a failure

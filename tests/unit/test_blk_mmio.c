@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SRCS: src/virtio/blk/device.c src/virtio/blk/disk.c src/virtio/blk/request.c src/virtio/blk/io_sync.c src/virtio/blk/io_uring.c src/virtio/blk/worker.c src/virtio/mmio.c src/virtio/queue.c src/util/guest_mem.c src/util/log.c */
 /* LDLIBS: -luring */
 /*

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SRCS: */
 /*
  * The kernel bundle libkrunfw.so.5: ABI, layout of the blob against the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SRCS: src/vmm/bus.c src/vmm/teardown.c src/util/log.c */
 /* The address bus: registration rules and dispatch by offset; and the LIFO teardown list. */
 #include "test.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SRCS: src/vm/cmdline.c src/util/strbuf.c src/util/strvec.c src/vm/config.c src/loader/cpio.c */
 /* The kernel command line, the workload file, and the cpio writer. */
 #include <errno.h>

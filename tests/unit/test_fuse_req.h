@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Helpers for the FUSE server tests: a share in a temporary directory, and
  * requests built in memory and handed to the dispatcher as iovecs, split

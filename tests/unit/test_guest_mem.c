@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SRCS: src/util/guest_mem.c */
 /* gm_ptr is the one gate between guest addresses and host memory: its edges. */
 #include "test.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SRCS: init/config.c init/json.c init/rlimit.c init/strv.c init/log.c */
 /* OCI runtime spec and Docker image config extraction, keys at any depth. */
 #include "../../init/config.h"

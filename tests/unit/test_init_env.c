@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SRCS: init/env.c init/strv.c */
 /* The init's environment builder: one entry per name, hash-indexed. */
 #include "../../init/env.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SRCS: init/json.c */
 /* The guest init's JSON parser: strict RFC 8259, bounded, hostile input. */
 #include "../../init/json.h"

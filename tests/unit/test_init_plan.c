@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SRCS: init/plan.c init/env.c init/config.c init/json.c init/source.c init/rlimit.c init/strv.c init/log.c */
 /* Merging the workload source with the JSON config (docs/guest-contract.md). */
 #include "../../init/plan.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SRCS: init/rlimit.c */
 /* Resource limit specs: "ID=CUR:MAX", "ID:CUR:MAX", KRUN_RLIMITS lists. */
 #include "../../init/rlimit.h"

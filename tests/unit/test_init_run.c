@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SRCS: init/run.c init/status.c init/ports.c init/readfile.c init/plan.c init/env.c init/config.c init/json.c init/source.c init/rlimit.c init/strv.c init/log.c */
 /* Running a workload for real (as a child of the test, not PID 1): exit
  * codes, 125/126/127, environment, limits, signal forwarding, reaping. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SRCS: init/status.c */
 /* The workload's exit status: code, 128+signal, 125/126/127. */
 #include "../../init/status.h"

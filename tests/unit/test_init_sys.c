@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SRCS: init/mountopt.c init/mountinfo.c init/ports.c init/creds.c init/readfile.c init/log.c */
 /* The pure helpers of the init's system code: mount options, mountinfo,
  * port names, user specs. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SRCS: init/source.c init/rlimit.c init/strv.c init/log.c */
 /* Workload sources: the /.krun_workload records and the upstream KRUN_*
  * environment with argv after "--". */

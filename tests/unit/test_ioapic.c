@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SRCS: src/vmm/ioapic.c */
 /* The IOAPIC model: registers, edge and level delivery, EOI, routes for irqfds. */
 #include "test.h"

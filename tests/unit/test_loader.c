@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SRCS: src/loader/elf.c src/loader/bzimage.c src/loader/load_error.c src/loader/initramfs.c src/util/guest_mem.c */
 /*
  * Kernel loaders against synthetic images (valid and corrupt), then against

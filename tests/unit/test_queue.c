@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SRCS: src/virtio/queue.c src/util/guest_mem.c */
 /*
  * The split virtqueue against a hostile driver. Guest memory is two small

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SRCS: src/devices/legacy/serial.c */
 /* The 16550A: transmit, receive FIFO and flow control, interrupts, loopback. */
 #include "test.h"

@@ -1,6 +1,8 @@
-# Unit tests: no KVM needed (and none may depend on the host's /dev/kvm). Every tests/unit/test_*.c is one program,
-# built twice: normally and with ASan+UBSan. Its first lines name what it
-# links, so that a test depends only on the code it tests:
+# SPDX-License-Identifier: Apache-2.0
+# Unit tests: no KVM needed, and none may depend on the host's /dev/kvm.
+# Every tests/unit/test_*.c is one program, built twice: normally and with
+# ASan+UBSan. Its first lines (after the SPDX line) name what it links, so
+# that a test depends only on the code it tests:
 #   /* SRCS: src/virtio/queue.c src/util/guest_mem.c */
 #   /* LDLIBS: -luring */            (optional)
 # "@library" in SRCS stands for the whole library's objects.
@@ -22,10 +24,23 @@ $(B)/tests-san/%: tests/unit/%.c tests/unit/test.h $$(call unit_objs,$$*,$(B)/sa
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -MMD -MP -Itests/unit $< -o $@ $(call unit_objs,$*,$(B)/san) -ldl $(call unit_ldlibs,$*)
 
-# Things unit tests need at run time (the kernel bundle, the library).
-UNIT_RUNTIME_DEPS += $(B)/$(KRUN_SONAME)
-check-unit: $(UNIT_BINS) $(UNIT_SAN_BINS) $(UNIT_RUNTIME_DEPS) $(B)/vmtest $(B)/krun-chroot
-	@set -e; for t in $(UNIT_BINS) $(UNIT_SAN_BINS); do \
-		echo "== $$t"; KRUN_BUILD_DIR=$(B) $$t; done
+# Two of them read the built guest kernel (the bundle's ABI, the real
+# vmlinux and bzImage through the loaders), as do the valgrind checks;
+# the others run in the fast lane, before the kernel is built.
+UNIT_KERNEL_NAMES := test_bundle test_loader
+UNIT_FAST_BINS := $(filter-out $(UNIT_KERNEL_NAMES:%=$(B)/tests/%),$(UNIT_BINS)) \
+	$(filter-out $(UNIT_KERNEL_NAMES:%=$(B)/tests-san/%),$(UNIT_SAN_BINS))
+UNIT_KERNEL_BINS := $(filter-out $(UNIT_FAST_BINS),$(UNIT_BINS) $(UNIT_SAN_BINS))
+
+.PHONY: check-unit check-unit-fast check-unit-kernel
+check-unit: check-unit-fast check-unit-kernel
+
+check-unit-fast: $(UNIT_FAST_BINS) $(B)/$(KRUN_SONAME)
+	@set -e; for t in $(UNIT_FAST_BINS); do echo "== $$t"; KRUN_BUILD_DIR=$(B) $$t; done
+
+# (The kernel and the tools the valgrind checks run are prerequisites.)
+check-unit-kernel: $(UNIT_KERNEL_BINS) $(B)/$(KRUN_SONAME) $(B)/$(KRUNFW_SONAME) $(B)/vmlinux \
+		$(B)/vmtest $(B)/krun-chroot
+	@set -e; for t in $(UNIT_KERNEL_BINS); do echo "== $$t"; KRUN_BUILD_DIR=$(B) $$t; done
 	@echo "== tests/unit/valgrind-errors.sh"
 	B=$(B) tests/unit/valgrind-errors.sh

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Bad input never aborts or leaks: the start-up error paths of
 # krun_start_enter (missing kernel or initramfs, a non-ELF kernel, no
 # /dev/kvm, a missing root or disk) run under valgrind, which must report

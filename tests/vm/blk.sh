@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # virtio-blk tests (issue 5): disks, a block-device root, data that is never
 # lost, errors. Sourced by run-tests.sh (after chroot.sh, which built $R).
 

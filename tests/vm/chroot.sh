@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # krun-chroot and virtio-fs tests (issue 4): a busybox root shared with
 # virtio-fs, the guest init, the exec contract. Sourced by run-tests.sh.
 

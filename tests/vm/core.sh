@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Core VM tests (issue 3): boot through krun_set_kernel, console, CPUs,
 # memory, exit, shutdown, errors. Sourced by run-tests.sh.
 

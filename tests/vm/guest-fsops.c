@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * guest-fsops: file operations that busybox lacks, run inside test guests
  * (built static with musl). Each subcommand prints what it saw and exits

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Helpers for the VM test suites (sourced by run-tests.sh).
 
 ok() { echo "ok   $1"; pass=$((pass + 1)); }

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # mkinitramfs.sh INIT OUT: a test initramfs (gzip'ed newc cpio) with the
 # given init as /init and Debian's static busybox as the userland.
 set -eu

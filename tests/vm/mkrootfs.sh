@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # mkrootfs.sh DIR: a minimal root filesystem in DIR (created) with Debian's
 # static busybox as the userland, for VM tests and the README's example.
 set -eu

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ptyrun: run a command on a pseudo-terminal, as if a person typed at it.
  *

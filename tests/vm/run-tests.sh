@@ -1,6 +1,7 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # VM tests: boot real guests through the public API and check what they see.
-# Runs where /dev/kvm is real KVM: `make check-vm` runs it in tools/with-kvm.
+# Runs where /dev/kvm is real KVM: `make check-vm` runs it in testhost/with-kvm.
 # Usage: tests/vm/run-tests.sh [TEST-NAME-PATTERN]
 # Suites: core.sh (issue 3: boot, console, exit), chroot.sh (krun-chroot on
 # virtio-fs), blk.sh (virtio-blk). Each test prints "ok" or "FAIL".
@@ -26,7 +27,7 @@ for f in "$VMT" "$PTY" "$KC" "$FSOPS" "$K" "$BZ" "$RD"; do
     [ -e "$f" ] || { echo "FAIL setup: $f is missing (run make vm-test-deps)"; exit 1; }
 done
 if [ ! -c /dev/kvm ]; then
-    echo "FAIL setup: no /dev/kvm here; run this through tools/with-kvm"
+    echo "FAIL setup: no /dev/kvm here; run this through testhost/with-kvm"
     exit 1
 fi
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A guest "kernel" that triple-faults at once: with an empty IDT, int3
  * raises #GP, that raises #DF, and that shuts the CPU down. Loaded by

@@ -1,4 +1,5 @@
-# VM tests: real guests through the public API, run inside tools/with-kvm.
+# SPDX-License-Identifier: Apache-2.0
+# VM tests: real guests through the public API, run inside $(WITH_KVM).
 VMTEST_BINS := $(B)/vmtest $(B)/ptyrun $(B)/test-initramfs.cpio.gz
 
 $(B)/vmtest: tests/vm/vmtest.c include/libkrun.h $(B)/$(KRUN_SONAME)
@@ -14,7 +15,7 @@ vm-test-deps: all $(VMTEST_BINS) $(B)/guest-fsops $(B)/triple-fault.elf
 .PHONY: vm-test-deps
 
 check-vm: vm-test-deps
-	tools/with-kvm --timeout 3000 env B=$(B) tests/vm/run-tests.sh
+	$(WITH_KVM) --timeout 3000 env B=$(B) tests/vm/run-tests.sh
 
 # A guest kernel that triple-faults at once.
 $(B)/triple-fault.elf: tests/vm/triple-fault.S

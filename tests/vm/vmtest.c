@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vmtest: boots a VM through the public libkrun API only, as a program
  * linking libkrun.so.1 would. The VM tests (tests/vm/run-tests.sh) drive it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Boot data in guest memory: GDT, identity page tables, zero page, PVH start info. */
 #include "arch/x86_64/boot.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Setting up an x86_64 guest for its first instruction. */
 #ifndef KRUN_ARCH_X86_64_BOOT_H
 #define KRUN_ARCH_X86_64_BOOT_H

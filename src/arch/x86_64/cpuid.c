@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * CPUID for a vCPU: what KVM supports, adjusted so the guest sees a VM with
  * n_cpus cores in one package, no PMU, and no VMX/SVM unless asked for.
@@ -86,7 +87,7 @@ static void adjust(struct kvm_cpuid_entry2 *e, unsigned index, unsigned n_cpus, 
  * Start the vCPU with every XSAVE feature KVM supports enabled in XCR0, as
  * a guest kernel will set it anyway. Nested under an emulated SVM that does
  * not intercept XSETBV, the guest's own XCR0 writes can be lost on the next
- * exit (see docs/with-kvm.md); this value is what they fall back to.
+ * exit (see testhost/README.md); this value is what they fall back to.
  */
 static int set_xcr0(int vcpu_fd, const struct kvm_cpuid2 *cpuid)
 {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "arch/x86_64/gdt.h"
 
 /* Descriptor from flags (access byte and G/D/L nibble), base and 20-bit limit. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The boot GDT and the segment registers that KVM needs to match it. */
 #ifndef KRUN_ARCH_X86_64_GDT_H
 #define KRUN_ARCH_X86_64_GDT_H

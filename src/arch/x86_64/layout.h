@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Guest physical memory map of an x86_64 libkrun-c VM (upstream-compatible). */
 #ifndef KRUN_ARCH_X86_64_LAYOUT_H
 #define KRUN_ARCH_X86_64_LAYOUT_H

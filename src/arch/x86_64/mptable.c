@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The MP table (Intel MultiProcessor Specification 1.4): how a guest
  * without ACPI finds its processors, the IOAPIC and the ISA interrupt

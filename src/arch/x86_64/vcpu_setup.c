@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Register state of a vCPU at its first instruction. */
 #include <errno.h>
 #include <linux/kvm.h>

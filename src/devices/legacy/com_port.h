@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The legacy COM ports of krun_add_serial_console_default: a 16550A UART
  * (serial.c) on the port I/O bus, its interrupt line, and its host input

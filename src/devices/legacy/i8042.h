@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The i8042 keyboard controller, as far as a guest needs it: its status
  * reads "nothing pending", and its CPU-reset command (0xfe written to port

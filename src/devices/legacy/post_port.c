@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "devices/legacy/post_port.h"
 
 #include "vmm/machine.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The POST diagnostic port 0x80, which Linux writes for short I/O delays:
  * writes are dropped here instead of counting as accesses to nothing.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The panic port: our guest kernel's panic notifier (kernel/patches/0002)
  * writes "panicked" here before panic=-1 resets the machine, using the

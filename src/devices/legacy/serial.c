@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * 16550A UART, enough for Linux's 8250 driver and earlycon: transmit goes
  * straight to the output fd, receive has a 16-byte FIFO fed from the input

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A 16550A UART on a legacy COM port (krun_add_serial_console_default). */
 #ifndef KRUN_DEVICES_LEGACY_SERIAL_H
 #define KRUN_DEVICES_LEGACY_SERIAL_H

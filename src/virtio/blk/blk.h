@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * virtio-blk: a disk image as a virtio block device (VIRTIO_ID_BLOCK).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What a virtio-blk disk is: an image file and how to use it. */
 #ifndef KRUN_VIRTIO_BLK_CONFIG_H
 #define KRUN_VIRTIO_BLK_CONFIG_H

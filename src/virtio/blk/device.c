@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* virtio-blk: the glue between the transport and the queue workers. */
 #include "virtio/blk/blk.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "virtio/blk/disk.h"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The host side of a virtio-blk device: an open disk image and what the
  * guest is told about it (capacity, block size, serial).

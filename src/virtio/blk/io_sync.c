@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Synchronous execution of virtio-blk requests (see io.h). */
 #include "virtio/blk/io.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* io_uring preparation and completion of virtio-blk requests (see io.h). */
 #include "virtio/blk/io.h"
 

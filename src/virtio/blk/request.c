@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "virtio/blk/request.h"
 
 #include <endian.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * One virtio-blk request, parsed and validated from a descriptor chain.
  *

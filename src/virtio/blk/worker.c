@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "virtio/blk/worker.h"
 
 #include <errno.h>

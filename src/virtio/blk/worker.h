@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A virtio-blk queue served by a thread of its own, off the vCPU threads.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What a virtio-fs share is: a host directory (or none) under a tag, and
  * virtual entries laid over it. The API records these; the device serves them.

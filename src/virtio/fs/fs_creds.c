@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Per-thread fs ids and umask; see fs_creds.h. */
 #include "virtio/fs/fs_creds.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Single-component name check; see fs_name.h. */
 #include "virtio/fs/fs_name.h"
 

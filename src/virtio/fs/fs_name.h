@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What a name sent by the guest may be: exactly one path component, so
  * that resolving it relative to a directory of the share can only reach an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The filesystem behind the FUSE server, as a table of operations.
  *

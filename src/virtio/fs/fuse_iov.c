@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Copying across iovec arrays; see fuse_iov.h. */
 #include "virtio/fs/fuse_iov.h"
 

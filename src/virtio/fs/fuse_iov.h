@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Byte-level access to a request or reply that is split over guest buffers
  * (a struct iovec array) at arbitrary byte boundaries. The FUSE server copies

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reply encoding; see fuse_reply.h. */
 #include "virtio/fs/fuse_reply.h"
 

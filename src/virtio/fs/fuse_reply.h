@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Encoding of replies: struct stat to fuse_attr, entries with their cache
  * timeouts, and READDIR / READDIRPLUS records.

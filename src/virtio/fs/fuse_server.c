@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* FUSE request decoding and dispatch; see fuse_server.h. */
 #include "virtio/fs/fuse_server.h"
 

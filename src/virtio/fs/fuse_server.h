@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The FUSE server: decodes one request, checks it, calls the filesystem
  * (struct fs_ops) and encodes the reply.

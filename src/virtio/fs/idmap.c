@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Generation-checked id map; see idmap.h. */
 #include "virtio/fs/idmap.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Opaque ids for objects handed to the guest (node ids, file handles).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Virtual entries and the exit-status ioctl; see overlay.h. */
 #include "virtio/fs/overlay.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Virtual entries on top of a filesystem, and the exit-status ioctl.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Host directory passthrough; see passthrough.h. */
 #include "virtio/fs/passthrough.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Inode and handle tables of the passthrough filesystem; see pt_table.h. */
 #include "virtio/fs/pt_table.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The passthrough filesystem's tables: inodes (O_PATH fds) and open file
  * handles, both named to the guest by idmap ids.

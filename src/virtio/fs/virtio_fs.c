@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* virtio-fs: the glue between the transport, the queues and the FUSE server. */
 #include "virtio/fs/virtio_fs.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * virtio-fs device (VIRTIO_ID_FS): a FUSE server for one share.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kvm-probe: does /dev/kvm run real guest code correctly?
  *

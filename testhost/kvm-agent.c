@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
- * kvm-agent: the command channel of tools/with-kvm.
+ * kvm-agent: the command channel of testhost/with-kvm.
  *
  * One static binary with two sides:
  *   kvm-agent serve -p PORT -k TOKENFILE [-r ROOT] [-i IDLE] [-K]

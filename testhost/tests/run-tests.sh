@@ -1,16 +1,17 @@
 #!/bin/sh
-# Tests of tools/with-kvm: exit statuses, separate streams, binary data,
+# SPDX-License-Identifier: Apache-2.0
+# Tests of testhost/with-kvm: exit statuses, separate streams, binary data,
 # cwd/env/stdin, streaming, timeouts, sessions and concurrency, the probe
 # inside and outside, loud failures, a repository under /tmp. Boots the KVM
 # host VM about four times.
 #
-# Usage: sh tests/with-kvm/run-tests.sh      (or: make check-with-kvm)
-# KVM_PROBE: a built tools/kvm-probe (default: built here with cc).
+# Usage: sh testhost/tests/run-tests.sh      (or: make check-with-kvm)
+# KVM_PROBE: a built kvm-probe (default: built here with cc).
 set -eu
 
 cd "$(dirname "$0")/../.."
 REPO=$(pwd -P)
-WK=$REPO/tools/with-kvm
+WK=$REPO/testhost/with-kvm
 T=$REPO/build/with-kvm-tests
 rm -rf "$T"
 mkdir -p "$T"
@@ -39,7 +40,7 @@ ms() {
 PROBE=${KVM_PROBE:-}
 if [ -z "$PROBE" ]; then
     PROBE=$T/kvm-probe
-    cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static -o "$PROBE" tools/kvm-probe.c
+    cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static -o "$PROBE" testhost/kvm-probe.c
 fi
 case $PROBE in /*) ;; *) PROBE=$REPO/$PROBE ;; esac
 
@@ -134,10 +135,10 @@ fi
 # ---- a repository under /tmp (where CI clones may live), which the KVM
 # host's fresh tmpfs on /tmp must not hide
 TR=$(mktemp -d /tmp/with-kvm-repo.XXXXXX)
-mkdir -p "$TR/tools"
-cp tools/with-kvm tools/kvm-agent.c tools/kvm-probe.c "$TR/tools/"
+mkdir -p "$TR/testhost"
+cp testhost/with-kvm testhost/kvm-agent.c testhost/kvm-probe.c "$TR/testhost/"
 rc=0
-(cd "$TR" && tools/with-kvm --nested sh -c 'cat tools/kvm-probe.c >/dev/null && pwd') >"$T/o" 2>"$T/e" || rc=$?
+(cd "$TR" && testhost/with-kvm --nested sh -c 'cat testhost/kvm-probe.c >/dev/null && pwd') >"$T/o" 2>"$T/e" || rc=$?
 expect_rc "repository under /tmp: runs" 0 $rc "$(cat "$T/e")"
 if [ "$(cat "$T/o")" = "$TR" ]; then ok "repository under /tmp: cwd inside it"; else not_ok "repository under /tmp: cwd inside it" "$(cat "$T/o" "$T/e")"; fi
 rm -rf "$TR"
