@@ -825,17 +825,20 @@ static size_t do_init(struct req *r)
         return reply_err(r, -EPROTO);
 
     struct fuse_server *s = r->s;
+    /* The minor is taken under the lock: a DESTROY and INIT on other workers may
+       change s->minor as soon as it is dropped. */
+    uint32_t minor = in.minor < FUSE_SERVER_MINOR ? in.minor : FUSE_SERVER_MINOR;
     pthread_mutex_lock(&s->lock);
     bool again = atomic_load(&s->ready);
     if (!again) {
-        s->minor = in.minor < FUSE_SERVER_MINOR ? in.minor : FUSE_SERVER_MINOR;
+        s->minor = minor;
         atomic_store(&s->ready, true);
     }
     pthread_mutex_unlock(&s->lock);
     if (again)
         return reply_err(r, -EPROTO);
 
-    out.minor = s->minor;
+    out.minor = minor;
     out.max_readahead = in.max_readahead;
     out.flags = in.flags & INIT_FLAGS;
     out.max_background = 64;

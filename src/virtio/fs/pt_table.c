@@ -216,13 +216,13 @@ uint64_t pt_handle_add(struct pt_table *t, int fd, bool dir, bool at_root, dev_t
     h->linked = true;
     pthread_mutex_init(&h->lock, NULL);
     pthread_mutex_lock(&t->lock);
-    h->id = idmap_add(&t->handles, h);
+    /* Once in the map, h belongs to the table: a RELEASE of the guessed id or a
+       DESTROY on another worker may free it as soon as the lock is dropped. */
+    uint64_t id = h->id = idmap_add(&t->handles, h);
     pthread_mutex_unlock(&t->lock);
-    if (!h->id) {
+    if (!id)
         handle_free(h);
-        return 0;
-    }
-    return h->id;
+    return id;
 }
 
 struct pt_handle *pt_handle_get(struct pt_table *t, uint64_t fh)
