@@ -1017,8 +1017,10 @@ void fuse_server_stop(struct fuse_server *s, bool stopping)
 void fuse_server_reset(struct fuse_server *s)
 {
     s->ops->reset(s->fs);
+    /* stopping is left alone: a DESTROY that ends while the device stops must not
+       call the stop off, or a SETLKW waiter would never see it and the reset,
+       which joins the workers, would wait for it forever. */
     pthread_mutex_lock(&s->lock);
     atomic_store(&s->ready, false);
-    s->stopping = false;
     pthread_mutex_unlock(&s->lock);
 }
