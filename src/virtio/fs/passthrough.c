@@ -489,8 +489,7 @@ static int open_inode(struct passthrough *fs, struct pt_inode *ino, int flags, u
     int fd = reopen(fs, ino->fd, flags);
     if (fd < 0)
         return fd;
-    *fh = pt_handle_add(&fs->t, fd, false, false, ino->dev);
-    return *fh ? 0 : -ENFILE;
+    return pt_handle_add(&fs->t, fd, false, false, ino->dev, fh);
 }
 
 /* Our FLUSH has nothing to do (locks are per handle and go at RELEASE, there is
@@ -572,9 +571,8 @@ static int pt_create(void *opaque, const struct fs_ctx *c, uint64_t parent, cons
         ret = created(fs, fd, e);
         if (ret < 0) {
             close(fd);
-        } else if (!(*fh = pt_handle_add(&fs->t, fd, false, false, e->attr.st_dev))) {
+        } else if ((ret = pt_handle_add(&fs->t, fd, false, false, e->attr.st_dev, fh)) < 0) {
             pt_inode_forget(&fs->t, e->nodeid, 1);
-            ret = -ENFILE;
         }
     }
     pt_inode_put(&fs->t, p);
@@ -770,8 +768,8 @@ static int pt_opendir(void *opaque, const struct fs_ctx *c, uint64_t nodeid, uin
         int fd = ino->opaque ? -1 : reopen(fs, ino->fd, O_RDONLY | O_DIRECTORY);
         if (fd < 0 && !ino->opaque)
             ret = fd;
-        else if (!(*fh = pt_handle_add(&fs->t, fd, true, ino == &fs->t.root, ino->dev)))
-            ret = -ENFILE;
+        else
+            ret = pt_handle_add(&fs->t, fd, true, ino == &fs->t.root, ino->dev, fh);
     }
     pt_inode_put(&fs->t, ino);
     return ret;
