@@ -16,11 +16,13 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include "virtio/fs/fs_creds.h"
 #include "virtio/fs/fuse_reply.h"
+#include "virtio/fs/pt_policy.h"
 #include "virtio/fs/pt_table.h"
 
 #ifndef CONFIGFS_MAGIC
@@ -189,6 +191,22 @@ static struct pt_handle *handle(struct passthrough *fs, uint64_t fh, bool dir)
     return h;
 }
 
+/*
+ * A device node of the host (a bind-mounted /dev, say): never opened, and
+ * its mode, owner and xattrs stay as they are, so that a guest cannot make
+ * a host device usable by more host users. The 0:0 character device is an
+ * overlayfs whiteout, not a device: it is left to the guest.
+ */
+static bool host_device(struct pt_inode *ino)
+{
+    if (!S_ISCHR(ino->type) && !S_ISBLK(ino->type))
+        return false;
+    struct stat st;
+    if (fstat(ino->fd, &st) < 0)
+        return true;
+    return !(S_ISCHR(st.st_mode) && st.st_rdev == 0);
+}
+
 /* ---- lookup and attributes ---- */
 
 static int pt_lookup(void *opaque, const struct fs_ctx *c, uint64_t parent, const char *name,
@@ -271,6 +289,8 @@ static int pt_setattr(void *opaque, const struct fs_ctx *c, uint64_t nodeid,
     if (!ino)
         return -ESTALE;
     int ret = ino->opaque ? -EACCES : 0;
+    if (ret == 0 && (sa->valid & (FATTR_MODE | FATTR_UID | FATTR_GID)) && host_device(ino))
+        ret = -EPERM;
     if (ret == 0 && (sa->valid & FATTR_MODE)) {
         if (S_ISLNK(ino->type))
             ret = -EOPNOTSUPP;
@@ -691,11 +711,13 @@ static int pt_setxattr(void *opaque, const struct fs_ctx *c, uint64_t nodeid, co
     struct passthrough *fs = opaque;
     if (fs->read_only)
         return -EROFS;
+    if (!pt_xattr_allowed(name))
+        return -EPERM;
     struct pt_inode *ino = node(fs, nodeid);
     if (!ino)
         return -ESTALE;
-    int ret = -EACCES;
-    if (!ino->opaque)
+    int ret = ino->opaque ? -EACCES : host_device(ino) ? -EPERM : 0;
+    if (ret == 0)
         ret = setxattr(fd_path(ino->fd).s, name, value, size, flags) < 0 ? -errno : 0;
     pt_inode_put(&fs->t, ino);
     return ret;
@@ -705,6 +727,8 @@ static ssize_t pt_getxattr(void *opaque, const struct fs_ctx *c, uint64_t nodeid
                            void *buf, size_t size)
 {
     struct passthrough *fs = opaque;
+    if (!pt_xattr_allowed(name))
+        return -EPERM;
     struct pt_inode *ino = node(fs, nodeid);
     if (!ino)
         return -ESTALE;
@@ -718,6 +742,25 @@ static ssize_t pt_getxattr(void *opaque, const struct fs_ctx *c, uint64_t nodeid
     return ret;
 }
 
+/* The names of fd's xattrs the guest may see; size 0 asks for their length. */
+static ssize_t list_allowed(int fd, void *buf, size_t size)
+{
+    /* The whole list, whatever the guest asked, so that the refused names can go. */
+    char *all = malloc(XATTR_LIST_MAX);
+    if (!all)
+        return -ENOMEM;
+    ssize_t n = listxattr(fd_path(fd).s, all, XATTR_LIST_MAX);
+    ssize_t ret = n < 0 ? -errno : (ssize_t)pt_xattr_filter(all, (size_t)n);
+    if (ret > 0 && size > 0) {
+        if ((size_t)ret > size)
+            ret = -ERANGE;
+        else
+            memcpy(buf, all, (size_t)ret);
+    }
+    free(all);
+    return ret;
+}
+
 static ssize_t pt_listxattr(void *opaque, const struct fs_ctx *c, uint64_t nodeid, void *buf,
                             size_t size)
 {
@@ -725,12 +768,7 @@ static ssize_t pt_listxattr(void *opaque, const struct fs_ctx *c, uint64_t nodei
     struct pt_inode *ino = node(fs, nodeid);
     if (!ino)
         return -ESTALE;
-    ssize_t ret = 0;
-    if (!ino->opaque) {
-        ret = listxattr(fd_path(ino->fd).s, buf, size);
-        if (ret < 0)
-            ret = -errno;
-    }
+    ssize_t ret = ino->opaque ? 0 : list_allowed(ino->fd, buf, size);
     pt_inode_put(&fs->t, ino);
     return ret;
 }
@@ -740,11 +778,13 @@ static int pt_removexattr(void *opaque, const struct fs_ctx *c, uint64_t nodeid,
     struct passthrough *fs = opaque;
     if (fs->read_only)
         return -EROFS;
+    if (!pt_xattr_allowed(name))
+        return -EPERM;
     struct pt_inode *ino = node(fs, nodeid);
     if (!ino)
         return -ESTALE;
-    int ret = -EACCES;
-    if (!ino->opaque)
+    int ret = ino->opaque ? -EACCES : host_device(ino) ? -EPERM : 0;
+    if (ret == 0)
         ret = removexattr(fd_path(ino->fd).s, name) < 0 ? -errno : 0;
     pt_inode_put(&fs->t, ino);
     return ret;
