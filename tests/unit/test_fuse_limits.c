@@ -50,7 +50,7 @@ static void test_table_caps(void)
     ret = 0;
     for (int i = 0; i < DOC_INODES && ret == 0; i++) {
         fake.st_ino = 1000 + (ino_t)i;
-        ret = pt_inode_found(&t, -1, &fake, false, &ino);
+        ret = pt_inode_found(&t, -1, &fake, false, false, &ino);
         if (ret == 0) {
             if (i == 7)
                 some = ino->id;
@@ -59,19 +59,19 @@ static void test_table_caps(void)
     }
     CHECK_EQ(ret, 0);
     fake.st_ino = 999;
-    CHECK_EQ(pt_inode_found(&t, -1, &fake, false, &ino), -ENFILE);
+    CHECK_EQ(pt_inode_found(&t, -1, &fake, false, false, &ino), -ENFILE);
     /* An inode already there is found again (one more lookup, no new entry). */
     fake.st_ino = 1007;
-    CHECK_EQ(pt_inode_found(&t, -1, &fake, false, &ino), 0);
+    CHECK_EQ(pt_inode_found(&t, -1, &fake, false, false, &ino), 0);
     CHECK_EQ(ino->id, some);
     pt_inode_put(&t, ino);
     /* Forgetting every lookup of one frees its place. */
     pt_inode_forget(&t, some, 2);
     fake.st_ino = 999;
-    CHECK_EQ(pt_inode_found(&t, -1, &fake, false, &ino), 0);
+    CHECK_EQ(pt_inode_found(&t, -1, &fake, false, false, &ino), 0);
     pt_inode_put(&t, ino);
     fake.st_ino = 998;
-    CHECK_EQ(pt_inode_found(&t, -1, &fake, false, &ino), -ENFILE);
+    CHECK_EQ(pt_inode_found(&t, -1, &fake, false, false, &ino), -ENFILE);
     /* The full inode table does not take room from the handles, or the reverse. */
     CHECK_EQ(pt_handle_release(&t, last, true), 0);
     CHECK_EQ(pt_handle_add(&t, -1, false, false, 0, &id), 0);

@@ -12,8 +12,9 @@
  * default 1500 ms):
  *
  *  1. server: threads call fuse_server_handle() at once, as the device's
- *     workers do, with OPEN, CREATE, OPENDIR, RELEASE, RELEASEDIR, READ,
- *     READDIRPLUS, LOOKUP, GETATTR, FORGET, BATCH_FORGET, DESTROY + INIT;
+ *     workers do, with OPEN, CREATE, MKNOD, OPENDIR, RELEASE, RELEASEDIR,
+ *     READ, READDIRPLUS, LOOKUP, GETATTR, FORGET, BATCH_FORGET, DESTROY +
+ *     INIT;
  *  2. device: the real virtio-fs device (its queue threads and workers)
  *     fed through stand-ins for the virtqueue, while the driver resets the
  *     device every few milliseconds and SETLKW requests wait on a lock the
@@ -167,6 +168,17 @@ static void server_op(struct sworker *w)
     case 3: {
         char name[32];
         snprintf(name, sizeof(name), "c%d-%u", w->id, (unsigned)(r >> 16) % 4);
+        if ((r >> 20) % 4 == 0) {
+            /* A device node of the guest (an empty file with a record on the host). */
+            struct fuse_mknod_in mk = {.mode = S_IFCHR | 0666, .rdev = (1 << 8) | 3};
+            struct part p[] = {P_OBJ(mk), P_STR(name)};
+            ret = fx_call(f, FUSE_MKNOD, 1, p, 2, &e, sizeof(e), NULL);
+            if (ret == 0) {
+                pool_put(node_pool, e.nodeid, &w->rs);
+                fx_forget(f, e.nodeid, 1);
+            }
+            break;
+        }
         ret = fx_create(f, 1, name, 0644, O_RDWR | O_CREAT, &e, &fh);
         if (ret == 0) {
             own_add(w, fh, false, e.nodeid);

@@ -88,7 +88,7 @@ static int open_child(struct passthrough *fs, int dirfd, const char *name, int f
     if (fs->use_openat2) {
         struct open_how how = {
             .flags = (uint64_t)flags,
-            .mode = (flags & O_CREAT) ? mode : 0,
+            .mode = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? mode : 0,
             .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
         };
         long fd = syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
@@ -103,6 +103,85 @@ static int reopen(struct passthrough *fs, int fd, int flags)
 {
     int nfd = openat(fs->proc_fd, fd_name(fd).s, flags | O_CLOEXEC);
     return nfd >= 0 ? nfd : -errno;
+}
+
+/* ---- device nodes of the guest, kept as empty regular files (docs/virtio-fs.md) ---- */
+
+/* The record of fd's file, if it has a valid one. */
+static bool devnode_read(int fd, struct pt_devnode *d)
+{
+    char buf[PT_DEVNODE_VALUE_MAX];
+    ssize_t n = getxattr(fd_path(fd).s, PT_DEVNODE_XATTR, buf, sizeof(buf));
+    return n > 0 && pt_devnode_parse(buf, (size_t)n, d);
+}
+
+/*
+ * Show the host file behind fd (attributes st) as the device node its
+ * record describes. Only empty regular files can be one, and a record that
+ * does not parse leaves a plain file: the host may have changed either.
+ */
+static bool devnode_show(int fd, struct stat *st)
+{
+    struct pt_devnode d;
+    if (!S_ISREG(st->st_mode) || st->st_size != 0 || !devnode_read(fd, &d))
+        return false;
+    st->st_mode = d.type | d.perm;
+    st->st_rdev = makedev(d.major, d.minor);
+    return true;
+}
+
+static int devnode_write(int fd, bool is_path, mode_t type, mode_t perm, dev_t dev)
+{
+    struct pt_devnode d = {.type = type, .perm = perm, .major = major(dev), .minor = minor(dev)};
+    char val[PT_DEVNODE_VALUE_MAX];
+    int len = pt_devnode_format(&d, val, sizeof(val));
+    if (len < 0)
+        return -EINVAL;
+    int r = is_path ? setxattr(fd_path(fd).s, PT_DEVNODE_XATTR, val, (size_t)len, 0)
+                    : fsetxattr(fd, PT_DEVNODE_XATTR, val, (size_t)len, 0);
+    if (r == 0)
+        return 0;
+    /* No user xattrs on this filesystem: it cannot hold device nodes. */
+    return errno == ENOTSUP ? -EPERM : -errno;
+}
+
+/* Give the unnamed file fd (O_TMPFILE) the name dirfd/name. */
+static int link_tmpfile(struct passthrough *fs, int fd, int dirfd, const char *name)
+{
+    if (linkat(fd, "", dirfd, name, AT_EMPTY_PATH) == 0)
+        return 0;
+    /* AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; our /proc link does not. */
+    if (errno != ENOENT)
+        return -errno;
+    return linkat(fs->proc_fd, fd_name(fd).s, dirfd, name, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
+}
+
+/*
+ * Create name in dirfd as a device node of the guest: an empty 0600 file
+ * with its record. The record is written before the name exists (O_TMPFILE,
+ * then link), so that no LOOKUP ever sees the file without it.
+ */
+static int devnode_make(struct passthrough *fs, int dirfd, const char *name, mode_t mode, dev_t dev)
+{
+    int fd = open_child(fs, dirfd, ".", O_TMPFILE | O_WRONLY, 0600);
+    if (fd >= 0) {
+        int ret = devnode_write(fd, false, mode & S_IFMT, mode & 07777, dev);
+        if (ret == 0)
+            ret = link_tmpfile(fs, fd, dirfd, name);
+        close(fd);
+        return ret;
+    }
+    if (fd != -EOPNOTSUPP && fd != -EISDIR && fd != -EINVAL)
+        return fd;
+    /* No O_TMPFILE here: create, then write the record (a LOOKUP in between sees a file). */
+    fd = open_child(fs, dirfd, name, O_CREAT | O_EXCL | O_WRONLY, 0600);
+    if (fd < 0)
+        return fd;
+    int ret = devnode_write(fd, false, mode & S_IFMT, mode & 07777, dev);
+    close(fd);
+    if (ret < 0)
+        unlinkat(dirfd, name, 0);
+    return ret;
 }
 
 /* Filesystems whose files control the host rather than store data. */
@@ -150,8 +229,9 @@ static int lookup_at(struct passthrough *fs, int dirfd, dev_t dirdev, const char
     }
     /* Only a mount point (of a directory or a file) can change the device. */
     bool opaque = st.st_dev != dirdev && is_pseudo_fs(fd);
+    bool mapped = !opaque && devnode_show(fd, &st);
     struct pt_inode *ino;
-    int ret = pt_inode_found(&fs->t, fd, &st, opaque, &ino);
+    int ret = pt_inode_found(&fs->t, fd, &st, opaque, mapped, &ino);
     if (ret < 0)
         return ret;
     e->nodeid = ino->id;
@@ -199,7 +279,8 @@ static struct pt_handle *handle(struct passthrough *fs, uint64_t fh, bool dir)
  */
 static bool host_device(struct pt_inode *ino)
 {
-    if (!S_ISCHR(ino->type) && !S_ISBLK(ino->type))
+    /* A device node of the guest is a regular file on the host. */
+    if (ino->mapped || (!S_ISCHR(ino->type) && !S_ISBLK(ino->type)))
         return false;
     struct stat st;
     if (fstat(ino->fd, &st) < 0)
@@ -234,6 +315,8 @@ static int pt_getattr(void *opaque, const struct fs_ctx *c, uint64_t nodeid, str
     if (!ino)
         return -ESTALE;
     int ret = fstat(ino->fd, st) < 0 ? -errno : 0;
+    if (ret == 0 && ino->mapped)
+        devnode_show(ino->fd, st);
     pt_inode_put(&fs->t, ino);
     return ret;
 }
@@ -294,6 +377,8 @@ static int pt_setattr(void *opaque, const struct fs_ctx *c, uint64_t nodeid,
     if (ret == 0 && (sa->valid & FATTR_MODE)) {
         if (S_ISLNK(ino->type))
             ret = -EOPNOTSUPP;
+        else if (ino->mapped) /* the record has the bits; the host file stays 0600 */
+            ret = devnode_write(ino->fd, true, ino->type, sa->mode & 07777, ino->rdev);
         else if (fchmodat(fs->proc_fd, fd_name(ino->fd).s, sa->mode & 07777, 0) < 0)
             ret = -errno;
     }
@@ -309,6 +394,8 @@ static int pt_setattr(void *opaque, const struct fs_ctx *c, uint64_t nodeid,
         ret = set_times(fs, ino, sa);
     if (ret == 0 && fstat(ino->fd, st) < 0)
         ret = -errno;
+    if (ret == 0 && ino->mapped)
+        devnode_show(ino->fd, st);
     pt_inode_put(&fs->t, ino);
     return ret;
 }
@@ -331,7 +418,7 @@ static int pt_readlink(void *opaque, const struct fs_ctx *c, uint64_t nodeid, ch
 
 /* ---- creating and removing names ---- */
 
-enum make_kind { MAKE_NODE, MAKE_DIR, MAKE_SYMLINK };
+enum make_kind { MAKE_NODE, MAKE_DEVICE, MAKE_DIR, MAKE_SYMLINK };
 
 /* Create a name as the guest user (when we may switch) and look it up. */
 static int make(struct passthrough *fs, const struct fs_ctx *c, uint64_t parent, const char *name,
@@ -349,13 +436,15 @@ static int make(struct passthrough *fs, const struct fs_ctx *c, uint64_t parent,
         ret = fs_creds_switch(c->uid, c->gid, &saved);
     if (ret == 0) {
         int r;
-        if (kind == MAKE_NODE)
-            r = mknodat(p->fd, name, mode, dev);
+        if (kind == MAKE_DEVICE)
+            r = devnode_make(fs, p->fd, name, mode, dev);
+        else if (kind == MAKE_NODE)
+            r = mknodat(p->fd, name, mode, dev) < 0 ? -errno : 0;
         else if (kind == MAKE_DIR)
-            r = mkdirat(p->fd, name, mode);
+            r = mkdirat(p->fd, name, mode) < 0 ? -errno : 0;
         else
-            r = symlinkat(target, p->fd, name);
-        ret = r < 0 ? -errno : 0;
+            r = symlinkat(target, p->fd, name) < 0 ? -errno : 0;
+        ret = r;
         fs_creds_restore(&saved);
     }
     if (ret == 0)
@@ -370,7 +459,7 @@ static int pt_mknod(void *opaque, const struct fs_ctx *c, uint64_t parent, const
     struct passthrough *fs = opaque;
     if (fs->read_only)
         return -EROFS; /* before the device check: a read-only share refuses everything so */
-    dev_t dev = 0;
+    enum make_kind kind = MAKE_NODE;
     switch (mode & S_IFMT) {
     case 0:
     case S_IFREG:
@@ -378,14 +467,19 @@ static int pt_mknod(void *opaque, const struct fs_ctx *c, uint64_t parent, const
     case S_IFSOCK:
         break;
     case S_IFCHR:
-        /* Only the 0:0 "whiteout" of overlayfs: a guest must not plant devices on the host. */
+        /* The 0:0 "whiteout" of overlayfs is a real node; it is no device. */
         if (rdev == 0)
             break;
-        return -EPERM;
+        /* fall through */
+    case S_IFBLK:
+        /* A guest must not plant devices on the host: an empty file stands for it. */
+        kind = MAKE_DEVICE;
+        break;
     default:
         return -EPERM;
     }
-    return make(opaque, c, parent, name, MAKE_NODE, mode & (S_IFMT | 07777), dev, NULL, e);
+    dev_t dev = kind == MAKE_DEVICE ? fuse_decode_dev(rdev) : 0;
+    return make(opaque, c, parent, name, kind, mode & (S_IFMT | 07777), dev, NULL, e);
 }
 
 static int pt_mkdir(void *opaque, const struct fs_ctx *c, uint64_t parent, const char *name,
@@ -545,7 +639,7 @@ static int created(struct passthrough *fs, int fd, struct fs_entry *e)
         return ret;
     }
     struct pt_inode *ino;
-    int ret = pt_inode_found(&fs->t, pfd, &st, false, &ino);
+    int ret = pt_inode_found(&fs->t, pfd, &st, false, false, &ino);
     if (ret < 0)
         return ret;
     e->nodeid = ino->id;
@@ -823,6 +917,24 @@ struct linux_dirent64 {
     char d_name[];
 };
 
+/* The type READDIR shows for a regular file: a device node kept as a file shows as one. */
+static unsigned listed_type(struct passthrough *fs, int dirfd, const char *name)
+{
+    struct stat st;
+    /* Only empty regular files can be device nodes: one fstatat for most entries. */
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+        st.st_size != 0)
+        return DT_REG;
+    int fd = open_child(fs, dirfd, name, O_PATH, 0);
+    if (fd < 0)
+        return DT_REG;
+    unsigned type = DT_REG;
+    if (fstat(fd, &st) == 0 && devnode_show(fd, &st))
+        type = IFTODT(st.st_mode);
+    close(fd);
+    return type;
+}
+
 /* List from offset off: seek there each time, so concurrent readers and changes are fine. */
 static int list_dir(struct passthrough *fs, struct pt_handle *h, uint64_t off, struct fs_dirbuf *b)
 {
@@ -853,7 +965,12 @@ static int list_dir(struct passthrough *fs, struct pt_handle *h, uint64_t off, s
             bool counted = false;
             if (plus && !dot && !dotdot)
                 counted = lookup_at(fs, h->fd, h->dev, name, &e) == 0;
-            fs_dirbuf_add(b, name, len, ino, d->d_type, (uint64_t)d->d_off, counted ? &e : NULL);
+            unsigned type = d->d_type;
+            if (counted)
+                type = IFTODT(e.attr.st_mode);
+            else if (!plus && type == DT_REG)
+                type = listed_type(fs, h->fd, name);
+            fs_dirbuf_add(b, name, len, ino, type, (uint64_t)d->d_off, counted ? &e : NULL);
         }
     }
 }

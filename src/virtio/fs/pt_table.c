@@ -133,7 +133,7 @@ void pt_inode_put(struct pt_table *t, struct pt_inode *ino)
         inode_free(dead);
 }
 
-int pt_inode_found(struct pt_table *t, int fd, const struct stat *st, bool opaque,
+int pt_inode_found(struct pt_table *t, int fd, const struct stat *st, bool opaque, bool mapped,
                    struct pt_inode **out)
 {
     if (st->st_dev == t->root.dev && st->st_ino == t->root.ino) {
@@ -160,6 +160,8 @@ int pt_inode_found(struct pt_table *t, int fd, const struct stat *st, bool opaqu
             .ino = st->st_ino,
             .type = st->st_mode & S_IFMT,
             .opaque = opaque,
+            .mapped = mapped,
+            .rdev = mapped ? st->st_rdev : 0,
             .nlookup = 1,
             .refs = 1,
             .linked = true,

@@ -31,8 +31,10 @@ struct pt_inode {
     int fd; /* O_PATH, never followed through a symlink */
     dev_t dev;
     ino_t ino;
-    mode_t type; /* S_IFMT bits */
+    mode_t type; /* S_IFMT bits, as the guest sees them */
     bool opaque; /* on a pseudo filesystem: attributes only, empty if a directory */
+    bool mapped; /* a guest device node (type, rdev) kept as an empty regular file */
+    dev_t rdev;  /* of a mapped node */
     uint64_t id;
     /* Under the table lock: */
     uint64_t nlookup;
@@ -71,11 +73,13 @@ struct pt_inode *pt_inode_get(struct pt_table *t, uint64_t nodeid);
 void pt_inode_put(struct pt_table *t, struct pt_inode *ino);
 
 /*
- * A name was looked up: fd is an O_PATH fd of it (owned from now on). Find
- * or add its inode, count one lookup, and return it with a reference held.
- * Returns 0 or -ENOMEM / -ENFILE (PT_INODES_MAX reached).
+ * A name was looked up: fd is an O_PATH fd of it (owned from now on), st
+ * its attributes as the guest sees them (mapped: a device node kept as a
+ * regular file). Find or add its inode, count one lookup, and return it
+ * with a reference held. Returns 0 or -ENOMEM / -ENFILE (PT_INODES_MAX
+ * reached).
  */
-int pt_inode_found(struct pt_table *t, int fd, const struct stat *st, bool opaque,
+int pt_inode_found(struct pt_table *t, int fd, const struct stat *st, bool opaque, bool mapped,
                    struct pt_inode **out);
 
 void pt_inode_forget(struct pt_table *t, uint64_t nodeid, uint64_t nlookup);
