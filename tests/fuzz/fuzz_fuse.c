@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* SRCS: src/virtio/fs/fuse_server.c src/virtio/fs/fuse_iov.c src/virtio/fs/fuse_reply.c src/virtio/fs/fs_name.c src/virtio/fs/fs_creds.c src/virtio/fs/idmap.c src/virtio/fs/pt_table.c src/virtio/fs/passthrough.c src/virtio/fs/overlay.c src/util/log.c */
+/* SRCS: src/virtio/fs/fuse_server.c src/virtio/fs/fuse_iov.c src/virtio/fs/fuse_reply.c src/virtio/fs/fs_name.c src/virtio/fs/fs_creds.c src/virtio/fs/idmap.c src/virtio/fs/pt_table.c src/virtio/fs/pt_policy.c src/virtio/fs/passthrough.c src/virtio/fs/overlay.c src/util/log.c */
 /*
  * libFuzzer harness for the FUSE server over a host directory.
  *
@@ -432,6 +432,28 @@ static void write_seeds(const char *dir)
     seed_req(&sd, FUSE_STATFS, 1, NULL, 0, NULL, 0);
     seed_req(&sd, FUSE_LOOKUP, 1, "init.krun", 10, NULL, 0);
     seed_write(dir, "misc", &sd);
+
+    /* Device nodes of the guest (empty files with a record), and the xattr policy. */
+    sd = (struct seed){.buf = {0x80, 0x80 | 4}, .len = 2};
+    struct fuse_mknod_in mk = {.mode = S_IFCHR | 0666, .rdev = (1 << 8) | 3};
+    seed_req(&sd, FUSE_MKNOD, 1, &mk, sizeof(mk), "dev", 4);
+    mk = (struct fuse_mknod_in){.mode = S_IFBLK | 0600, .rdev = 7 << 8};
+    seed_req(&sd, FUSE_MKNOD, 1, &mk, sizeof(mk), "blk", 4);
+    seed_req(&sd, FUSE_GETATTR, 2, &gi, sizeof(gi), NULL, 0);
+    struct fuse_setattr_in sm = {.valid = FATTR_MODE, .mode = 04640};
+    seed_req(&sd, FUSE_SETATTR, 2, &sm, sizeof(sm), NULL, 0);
+    struct fuse_link_in dl = {.oldnodeid = 2};
+    seed_req(&sd, FUSE_LINK, 1, &dl, sizeof(dl), "dev2", 5);
+    seed_req(&sd, FUSE_OPEN, 2, &oi, sizeof(oi), NULL, 0);
+    seed_req(&sd, FUSE_LISTXATTR, 2, &gx, sizeof(gx), NULL, 0);
+    struct fuse_setxattr_in dx = {.size = 10};
+    seed_req(&sd, FUSE_SETXATTR, 2, &dx, 8, "user.krun.dev\0b 0666 8:0", 24);
+    struct fuse_setxattr_in tx = {.size = 1};
+    seed_req(&sd, FUSE_SETXATTR, 1, &tx, 8, "trusted.overlay.opaque\0y", 24);
+    seed_req(&sd, FUSE_OPENDIR, 1, &di, sizeof(di), NULL, 0);
+    struct fuse_read_in rdd = {.fh = 2, .size = 4096};
+    seed_req(&sd, FUSE_READDIR, 1, &rdd, sizeof(rdd), NULL, 0);
+    seed_write(dir, "devnodes", &sd);
 }
 
 static void cleanup(void)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* SRCS: src/virtio/fs/fuse_server.c src/virtio/fs/fuse_iov.c src/virtio/fs/fuse_reply.c src/virtio/fs/fs_name.c src/virtio/fs/fs_creds.c src/virtio/fs/idmap.c src/virtio/fs/pt_table.c src/virtio/fs/passthrough.c src/virtio/fs/overlay.c src/util/log.c */
+/* SRCS: src/virtio/fs/fuse_server.c src/virtio/fs/fuse_iov.c src/virtio/fs/fuse_reply.c src/virtio/fs/fs_name.c src/virtio/fs/fs_creds.c src/virtio/fs/idmap.c src/virtio/fs/pt_table.c src/virtio/fs/pt_policy.c src/virtio/fs/passthrough.c src/virtio/fs/overlay.c src/util/log.c */
 /*
  * The FUSE server with host passthrough: protocol handling (INIT, header
  * and size checks, segment splitting) and every operation, checked against
@@ -9,6 +9,7 @@
 #include "test_fuse_req.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/file.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -817,6 +818,8 @@ static void test_locks(void)
     pthread_create(&t, NULL, stop_later, f.srv);
     CHECK_EQ(lk(&f, FUSE_SETLKW, n, fh, F_WRLCK, 0, eof, NULL), -EINTR);
     pthread_join(t, NULL);
+    /* What the device does once its workers are joined. */
+    fuse_server_stop(f.srv, false);
     fuse_server_reset(f.srv);
     fx_init_req(&f, 7, 38, NULL);
     n = fx_node(&f, 1, "f");
@@ -954,6 +957,148 @@ static void test_destroy_and_reset(void)
     fx_close(&f);
 }
 
+/* A one-shot rendezvous between the test and a hooked operation. */
+struct gate {
+    pthread_mutex_t m;
+    pthread_cond_t c;
+    bool armed, arrived, open;
+};
+
+static void gate_pass(struct gate *g)
+{
+    pthread_mutex_lock(&g->m);
+    if (g->armed) {
+        g->armed = false;
+        g->arrived = true;
+        pthread_cond_broadcast(&g->c);
+        while (!g->open)
+            pthread_cond_wait(&g->c, &g->m);
+    }
+    pthread_mutex_unlock(&g->m);
+}
+
+static void gate_wait_arrived(struct gate *g)
+{
+    pthread_mutex_lock(&g->m);
+    while (!g->arrived)
+        pthread_cond_wait(&g->c, &g->m);
+    pthread_mutex_unlock(&g->m);
+}
+
+static void gate_open(struct gate *g)
+{
+    pthread_mutex_lock(&g->m);
+    g->open = true;
+    pthread_cond_broadcast(&g->c);
+    pthread_mutex_unlock(&g->m);
+}
+
+/* The real filesystem, with pauses: after the forgetting of a DESTROY, after a setlk poll. */
+static struct fs_ops hooked_ops;
+static struct gate reset_gate = {.m = PTHREAD_MUTEX_INITIALIZER, .c = PTHREAD_COND_INITIALIZER};
+static struct gate setlk_gate = {.m = PTHREAD_MUTEX_INITIALIZER, .c = PTHREAD_COND_INITIALIZER};
+static atomic_int setlk_calls;
+
+static void hooked_reset(void *fs)
+{
+    overlay_ops.reset(fs);
+    gate_pass(&reset_gate);
+}
+
+static int hooked_setlk(void *fs, const struct fs_ctx *c, uint64_t nodeid, uint64_t fh,
+                        const struct fs_lock *lk)
+{
+    int ret = overlay_ops.setlk(fs, c, nodeid, fh, lk);
+    if (atomic_fetch_add(&setlk_calls, 1) == 1) /* the waiter's first retry */
+        gate_pass(&setlk_gate);
+    return ret;
+}
+
+struct waiter {
+    struct fx f;
+    uint64_t node, fh;
+    int ret;
+    atomic_bool done;
+};
+
+static void *destroy_thread(void *arg)
+{
+    struct fx *f = arg;
+    fx_call(f, FUSE_DESTROY, 0, NULL, 0, NULL, 0, NULL);
+    return NULL;
+}
+
+static void *setlkw_thread(void *arg)
+{
+    struct waiter *w = arg;
+    w->ret = lk(&w->f, FUSE_SETLKW, w->node, w->fh, F_WRLCK, 0, INT64_MAX, NULL);
+    atomic_store(&w->done, true);
+    return NULL;
+}
+
+/*
+ * The driver resets the device while a DESTROY is in flight and a SETLKW
+ * waits on a lock the host holds. The device's stop (fuse_server_stop) comes
+ * first, the DESTROY ends after it: the waiter must still give up, or the
+ * reset, which joins the workers, would wait forever. The hooks fix the
+ * order: DESTROY pauses after forgetting the handles, a new handle is opened
+ * and waited on, the waiter pauses in its poll, the stop comes, DESTROY ends,
+ * the waiter goes on.
+ */
+static void test_destroy_while_stopping(void)
+{
+    struct fx f;
+    fx_open(&f);
+    put_file(&f, "f", "x");
+    struct fuse_server *plain = f.srv;
+    char err[256];
+    struct passthrough *pt;
+    struct overlay *o;
+    CHECK_EQ(passthrough_new(f.root, false, &pt, err, sizeof(err)), 0);
+    CHECK_EQ(overlay_new(&passthrough_ops, pt, NULL, 0, NULL, NULL, &o, err, sizeof(err)), 0);
+    hooked_ops = overlay_ops;
+    hooked_ops.reset = hooked_reset;
+    hooked_ops.setlk = hooked_setlk;
+    f.srv = fuse_server_new(&hooked_ops, o, 1);
+    CHECK_EQ(fx_init_req(&f, 7, 38, NULL), 0);
+    int hfd = open(fx_path(&f, "f"), O_RDWR);
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    CHECK_EQ(fcntl(hfd, F_OFD_SETLK, &fl), 0);
+
+    reset_gate.armed = true;
+    pthread_t d, w;
+    pthread_create(&d, NULL, destroy_thread, &f);
+    gate_wait_arrived(&reset_gate);
+    /* DESTROY has forgotten everything but has not ended: a new handle, and a SETLKW on it. */
+    struct waiter wt = {.f = f};
+    wt.f.unique = 1000;
+    wt.node = fx_node(&f, 1, "f");
+    CHECK_EQ(fx_open_file(&f, wt.node, O_RDWR, &wt.fh), 0);
+    atomic_store(&setlk_calls, 0);
+    setlk_gate.armed = true;
+    pthread_create(&w, NULL, setlkw_thread, &wt);
+    gate_wait_arrived(&setlk_gate);
+    /* The device stops; then DESTROY ends; then the waiter polls again. */
+    fuse_server_stop(f.srv, true);
+    gate_open(&reset_gate);
+    pthread_join(d, NULL);
+    gate_open(&setlk_gate);
+    for (int i = 0; i < 2000 && !atomic_load(&wt.done); i++)
+        nanosleep(&(struct timespec){0, 1000000L}, NULL);
+    CHECK(atomic_load(&wt.done));
+    if (!atomic_load(&wt.done)) {
+        /* Let the stuck waiter go, so that the test ends. */
+        fl.l_type = F_UNLCK;
+        fcntl(hfd, F_OFD_SETLK, &fl);
+    }
+    pthread_join(w, NULL);
+    CHECK_EQ(wt.ret, -EINTR);
+    close(hfd);
+    fuse_server_free(f.srv);
+    f.srv = plain;
+    fx_close(&f);
+}
+
 struct stress {
     struct fx f; /* a copy per thread: same server, own request counter */
     int id;
@@ -1039,6 +1184,7 @@ int main(void)
     RUN(test_credentials);
     RUN(test_byte_segments);
     RUN(test_destroy_and_reset);
+    RUN(test_destroy_while_stopping);
     RUN(test_concurrency);
     return TEST_EXIT();
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* SRCS: src/virtio/fs/virtio_fs.c src/virtio/fs/fuse_server.c src/virtio/fs/fuse_iov.c src/virtio/fs/fuse_reply.c src/virtio/fs/fs_name.c src/virtio/fs/fs_creds.c src/virtio/fs/idmap.c src/virtio/fs/pt_table.c src/virtio/fs/passthrough.c src/virtio/fs/overlay.c src/util/log.c */
+/* SRCS: src/virtio/fs/virtio_fs.c src/virtio/fs/fuse_server.c src/virtio/fs/fuse_iov.c src/virtio/fs/fuse_reply.c src/virtio/fs/fs_name.c src/virtio/fs/fs_creds.c src/virtio/fs/idmap.c src/virtio/fs/pt_table.c src/virtio/fs/pt_policy.c src/virtio/fs/passthrough.c src/virtio/fs/overlay.c src/util/log.c */
 /*
  * The virtio-fs device glue: creation and config space, then its threads
  * driven through stand-ins for the virtqueue and transport functions (the
@@ -188,6 +188,32 @@ static void reset_fakes(void)
     }
 }
 
+static void *reset_thread(void *arg)
+{
+    struct virtio_device *dev = arg;
+    dev->ops->reset(dev);
+    return NULL;
+}
+
+/* dev->ops->reset, which must return within ms: a reset that hangs ends the test. */
+static void reset_bounded(struct virtio_device *dev, int ms)
+{
+    pthread_t t;
+    pthread_create(&t, NULL, reset_thread, dev);
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += ms / 1000;
+    dl.tv_nsec += (ms % 1000) * 1000000L;
+    if (dl.tv_nsec >= 1000000000L) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000L;
+    }
+    if (pthread_timedjoin_np(t, NULL, &dl) != 0) {
+        fprintf(stderr, "%s: the device reset did not end within %d ms\n", test_current, ms);
+        exit(1);
+    }
+}
+
 /* ---- tests ---- */
 
 static void test_create_errors(void)
@@ -324,7 +350,9 @@ static void test_device(void)
     CHECK(wait_done(0, c, 5000));
     CHECK_EQ(c->written, 0);
 
-    /* A SETLKW still waiting when the driver resets the device is ended. */
+    /* SETLKWs still waiting when the driver resets the device are ended: as many as may
+       wait (three: one worker stays free), each on a handle of its own, and the
+       reset, which joins the workers, ends in bounded time. */
     struct fuse_lk_in ul = li;
     ul.lk.type = F_UNLCK;
     c = queue_req(1, FUSE_SETLK, e.nodeid, &ul, sizeof(ul), 16);
@@ -333,12 +361,40 @@ static void test_device(void)
     hfd = open(path, O_RDWR);
     fl.l_type = F_WRLCK;
     CHECK_EQ(fcntl(hfd, F_OFD_SETLK, &fl), 0);
-    w = queue_req(1, FUSE_SETLKW, e.nodeid, &li, sizeof(li), 16);
+    /* The FORGET above dropped the node: look it up again. */
+    c = queue_req(1, FUSE_LOOKUP, 1, "file", 5, 16 + 128);
+    CHECK(wait_done(1, c, 5000));
+    memcpy(&e, c->rep + 16, sizeof(e));
+    struct fake_chain *ws[4];
+    for (int i = 0; i < 4; i++) {
+        struct fake_chain *o = queue_req(1, FUSE_OPEN, e.nodeid, &oi, sizeof(oi), 16 + 16);
+        CHECK(wait_done(1, o, 5000));
+        CHECK_EQ(reply_error(o), 0);
+        struct fuse_open_out oo2;
+        memcpy(&oo2, o->rep + 16, sizeof(oo2));
+        struct fuse_lk_in l2 = li;
+        l2.fh = oo2.fh;
+        ws[i] = queue_req(1, FUSE_SETLKW, e.nodeid, &l2, sizeof(l2), 16);
+        if (i == 2)
+            nanosleep(&(struct timespec){0, 20000000L}, NULL);
+    }
+    /* The fourth finds every waiting place taken. */
+    CHECK(wait_done(1, ws[3], 5000));
+    CHECK_EQ(reply_error(ws[3]), -EDEADLK);
     struct timespec ts = {0, 50000000L};
     nanosleep(&ts, NULL);
-    dev->ops->reset(dev);
-    CHECK(atomic_load(&w->done));
-    CHECK_EQ(reply_error(w), -EINTR);
+    for (int i = 0; i < 3; i++)
+        CHECK(!atomic_load(&ws[i]->done));
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    reset_bounded(dev, 5000);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    CHECK(ms < 1000);
+    for (int i = 0; i < 3; i++) {
+        CHECK(atomic_load(&ws[i]->done));
+        CHECK_EQ(reply_error(ws[i]), -EINTR);
+    }
     close(hfd);
     reset_fakes();
 

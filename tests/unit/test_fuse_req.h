@@ -378,6 +378,7 @@ static inline void fx_forget(struct fx *f, uint64_t node, uint64_t n)
 struct dirlist {
     char names[64][64];
     uint64_t ino[64], nodeid[64], off[64];
+    uint32_t type[64], mode[64]; /* dirent type; READDIRPLUS: the entry's mode */
     unsigned n;
 };
 
@@ -403,6 +404,8 @@ static inline int fx_readdir(struct fx *f, uint64_t node, uint64_t fh, uint64_t 
         dl->ino[dl->n] = d.ino;
         dl->off[dl->n] = d.off;
         dl->nodeid[dl->n] = eo.nodeid;
+        dl->type[dl->n] = d.type;
+        dl->mode[dl->n] = eo.attr.mode;
         dl->n++;
         pos += FUSE_DIRENT_ALIGN(FUSE_NAME_OFFSET + d.namelen);
     }

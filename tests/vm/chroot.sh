@@ -219,6 +219,56 @@ if want chroot-host-to-guest; then
     if [ "$st" = 0 ] && cmp -s "$T/want" "$T/out"; then ok chroot-host-to-guest; else bad chroot-host-to-guest "status $st"; fi
 fi
 
+if want chroot-device-nodes; then
+    # A device node the guest makes is an empty regular file on the host that carries
+    # a user.krun.dev record (docs/virtio-fs.md, "Device nodes"); the guest sees the
+    # node, and opening it reaches the guest kernel's own driver (1:3 is its null).
+    W=$R/work/devnodes
+    rm -rf "$W"
+    mkdir -p "$W"
+    kc "$R" /bin/sh -ec '
+        cd /work/devnodes
+        mknod cdev c 1 3
+        mknod bdev b 7 0
+        stat -c "%n %F %t:%T" cdev bdev
+        ls -ln cdev bdev
+        chmod 640 cdev
+        stat -c "%n %a" cdev
+        echo into-the-guest-null > cdev
+        echo "read $(cat cdev | wc -c | tr -d " ")"
+        ln cdev clink
+        mv bdev bdev2
+        stat -c "%n %F %t:%T" clink bdev2
+        echo "xattrs:$(guest-fsops xattr-list clink)"
+        touch plain
+        guest-fsops xattr-set plain trusted.overlay.opaque y 2>/dev/null || echo TRUSTED-REFUSED
+        echo DONE' </dev/null
+    problems=""
+    [ "$st" = 0 ] || problems="$problems status=$st"
+    for line in "cdev character special file 1:3" "bdev block special file 7:0" "cdev 640" \
+        "read 0" "clink character special file 1:3" "bdev2 block special file 7:0" "xattrs:" \
+        TRUSTED-REFUSED DONE; do
+        grep -qx "$line" "$T/out" || problems="$problems [$line]"
+    done
+    grep -q '^c.* 1, *3 .*cdev$' "$T/out" || problems="$problems ls-cdev"
+    grep -q '^b.* 7, *0 .*bdev$' "$T/out" || problems="$problems ls-bdev"
+    # On the host: empty regular 0600 files, no device anywhere.
+    for f in cdev clink bdev2; do
+        if [ ! -f "$W/$f" ] || [ -c "$W/$f" ] || [ -b "$W/$f" ] || [ -s "$W/$f" ]; then
+            problems="$problems host-$f-not-an-empty-file"
+        fi
+    done
+    [ "$(stat -c %a "$W/cdev" 2>/dev/null)" = 600 ] || problems="$problems host-mode"
+    [ "$(stat -c %i "$W/cdev" 2>/dev/null)" = "$(stat -c %i "$W/clink" 2>/dev/null)" ] || problems="$problems host-link"
+    [ "$("$FSOPS" xattr-get "$W/cdev" user.krun.dev 2>/dev/null)" = "c 0640 1:3" ] || problems="$problems host-record-c"
+    case "$("$FSOPS" xattr-get "$W/bdev2" user.krun.dev 2>/dev/null)" in
+    "b 0"???" 7:0") ;;
+    *) problems="$problems host-record-b" ;;
+    esac
+    "$FSOPS" xattr-get "$W/plain" trusted.overlay.opaque >/dev/null 2>&1 && problems="$problems host-trusted"
+    if [ -z "$problems" ]; then ok chroot-device-nodes; else bad chroot-device-nodes "wrong:$problems"; fi
+fi
+
 if want chroot-read-only; then
     mkdir -p "$R/work/ro/dir"
     echo keep >"$R/work/ro/file"

@@ -826,17 +826,20 @@ static size_t do_init(struct req *r)
         return reply_err(r, -EPROTO);
 
     struct fuse_server *s = r->s;
+    /* The minor is taken under the lock: a DESTROY and INIT on other workers may
+       change s->minor as soon as it is dropped. */
+    uint32_t minor = in.minor < FUSE_SERVER_MINOR ? in.minor : FUSE_SERVER_MINOR;
     pthread_mutex_lock(&s->lock);
     bool again = atomic_load(&s->ready);
     if (!again) {
-        s->minor = in.minor < FUSE_SERVER_MINOR ? in.minor : FUSE_SERVER_MINOR;
+        s->minor = minor;
         atomic_store(&s->ready, true);
     }
     pthread_mutex_unlock(&s->lock);
     if (again)
         return reply_err(r, -EPROTO);
 
-    out.minor = s->minor;
+    out.minor = minor;
     out.max_readahead = in.max_readahead;
     out.flags = in.flags & INIT_FLAGS;
     out.max_background = 64;
@@ -1015,8 +1018,10 @@ void fuse_server_stop(struct fuse_server *s, bool stopping)
 void fuse_server_reset(struct fuse_server *s)
 {
     s->ops->reset(s->fs);
+    /* stopping is left alone: a DESTROY that ends while the device stops must not
+       call the stop off, or a SETLKW waiter would never see it and the reset,
+       which joins the workers, would wait for it forever. */
     pthread_mutex_lock(&s->lock);
     atomic_store(&s->ready, false);
-    s->stopping = false;
     pthread_mutex_unlock(&s->lock);
 }

@@ -56,7 +56,8 @@ void fuse_server_stop(struct fuse_server *s, bool stopping);
 
 /*
  * Back to the state before FUSE_INIT: the filesystem forgets all nodes and
- * handles except the root. No request may be in progress.
+ * handles except the root. Also what FUSE_DESTROY does, while other requests
+ * may be in progress. A stop stays in force (only fuse_server_stop ends it).
  */
 void fuse_server_reset(struct fuse_server *s);
 

@@ -11,6 +11,7 @@
 #ifndef KRUN_VIRTIO_FS_IDMAP_H
 #define KRUN_VIRTIO_FS_IDMAP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct idmap {
@@ -28,6 +29,12 @@ void idmap_free(struct idmap *m);
 
 /* Store p (not NULL); returns its new id, or 0 when out of memory or full. */
 uint64_t idmap_add(struct idmap *m, void *p);
+
+/* Whether every slot up to the limit is in use (idmap_add fails for that reason). */
+static inline bool idmap_full(const struct idmap *m)
+{
+    return m->count >= m->limit;
+}
 
 /* The object named by id, or NULL. */
 void *idmap_get(const struct idmap *m, uint64_t id);

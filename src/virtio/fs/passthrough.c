@@ -17,11 +17,13 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include "virtio/fs/fs_creds.h"
 #include "virtio/fs/fuse_reply.h"
+#include "virtio/fs/pt_policy.h"
 #include "virtio/fs/pt_table.h"
 
 #ifndef CONFIGFS_MAGIC
@@ -87,7 +89,7 @@ static int open_child(struct passthrough *fs, int dirfd, const char *name, int f
     if (fs->use_openat2) {
         struct open_how how = {
             .flags = (uint64_t)flags,
-            .mode = (flags & O_CREAT) ? mode : 0,
+            .mode = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? mode : 0,
             .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
         };
         long fd = syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
@@ -102,6 +104,85 @@ static int reopen(struct passthrough *fs, int fd, int flags)
 {
     int nfd = openat(fs->proc_fd, fd_name(fd).s, flags | O_CLOEXEC);
     return nfd >= 0 ? nfd : -errno;
+}
+
+/* ---- device nodes of the guest, kept as empty regular files (docs/virtio-fs.md) ---- */
+
+/* The record of fd's file, if it has a valid one. */
+static bool devnode_read(int fd, struct pt_devnode *d)
+{
+    char buf[PT_DEVNODE_VALUE_MAX];
+    ssize_t n = getxattr(fd_path(fd).s, PT_DEVNODE_XATTR, buf, sizeof(buf));
+    return n > 0 && pt_devnode_parse(buf, (size_t)n, d);
+}
+
+/*
+ * Show the host file behind fd (attributes st) as the device node its
+ * record describes. Only empty regular files can be one, and a record that
+ * does not parse leaves a plain file: the host may have changed either.
+ */
+static bool devnode_show(int fd, struct stat *st)
+{
+    struct pt_devnode d;
+    if (!S_ISREG(st->st_mode) || st->st_size != 0 || !devnode_read(fd, &d))
+        return false;
+    st->st_mode = d.type | d.perm;
+    st->st_rdev = makedev(d.major, d.minor);
+    return true;
+}
+
+static int devnode_write(int fd, bool is_path, mode_t type, mode_t perm, dev_t dev)
+{
+    struct pt_devnode d = {.type = type, .perm = perm, .major = major(dev), .minor = minor(dev)};
+    char val[PT_DEVNODE_VALUE_MAX];
+    int len = pt_devnode_format(&d, val, sizeof(val));
+    if (len < 0)
+        return -EINVAL;
+    int r = is_path ? setxattr(fd_path(fd).s, PT_DEVNODE_XATTR, val, (size_t)len, 0)
+                    : fsetxattr(fd, PT_DEVNODE_XATTR, val, (size_t)len, 0);
+    if (r == 0)
+        return 0;
+    /* No user xattrs on this filesystem: it cannot hold device nodes. */
+    return errno == ENOTSUP ? -EPERM : -errno;
+}
+
+/* Give the unnamed file fd (O_TMPFILE) the name dirfd/name. */
+static int link_tmpfile(struct passthrough *fs, int fd, int dirfd, const char *name)
+{
+    if (linkat(fd, "", dirfd, name, AT_EMPTY_PATH) == 0)
+        return 0;
+    /* AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; our /proc link does not. */
+    if (errno != ENOENT)
+        return -errno;
+    return linkat(fs->proc_fd, fd_name(fd).s, dirfd, name, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
+}
+
+/*
+ * Create name in dirfd as a device node of the guest: an empty 0600 file
+ * with its record. The record is written before the name exists (O_TMPFILE,
+ * then link), so that no LOOKUP ever sees the file without it.
+ */
+static int devnode_make(struct passthrough *fs, int dirfd, const char *name, mode_t mode, dev_t dev)
+{
+    int fd = open_child(fs, dirfd, ".", O_TMPFILE | O_WRONLY, 0600);
+    if (fd >= 0) {
+        int ret = devnode_write(fd, false, mode & S_IFMT, mode & 07777, dev);
+        if (ret == 0)
+            ret = link_tmpfile(fs, fd, dirfd, name);
+        close(fd);
+        return ret;
+    }
+    if (fd != -EOPNOTSUPP && fd != -EISDIR && fd != -EINVAL)
+        return fd;
+    /* No O_TMPFILE here: create, then write the record (a LOOKUP in between sees a file). */
+    fd = open_child(fs, dirfd, name, O_CREAT | O_EXCL | O_WRONLY, 0600);
+    if (fd < 0)
+        return fd;
+    int ret = devnode_write(fd, false, mode & S_IFMT, mode & 07777, dev);
+    close(fd);
+    if (ret < 0)
+        unlinkat(dirfd, name, 0);
+    return ret;
 }
 
 /* Filesystems whose files control the host rather than store data. */
@@ -149,8 +230,9 @@ static int lookup_at(struct passthrough *fs, int dirfd, dev_t dirdev, const char
     }
     /* Only a mount point (of a directory or a file) can change the device. */
     bool opaque = st.st_dev != dirdev && is_pseudo_fs(fd);
+    bool mapped = !opaque && devnode_show(fd, &st);
     struct pt_inode *ino;
-    int ret = pt_inode_found(&fs->t, fd, &st, opaque, &ino);
+    int ret = pt_inode_found(&fs->t, fd, &st, opaque, mapped, &ino);
     if (ret < 0)
         return ret;
     e->nodeid = ino->id;
@@ -190,6 +272,23 @@ static struct pt_handle *handle(struct passthrough *fs, uint64_t fh, bool dir)
     return h;
 }
 
+/*
+ * A device node of the host (a bind-mounted /dev, say): never opened, and
+ * its mode, owner and xattrs stay as they are, so that a guest cannot make
+ * a host device usable by more host users. The 0:0 character device is an
+ * overlayfs whiteout, not a device: it is left to the guest.
+ */
+static bool host_device(struct pt_inode *ino)
+{
+    /* A device node of the guest is a regular file on the host. */
+    if (ino->mapped || (!S_ISCHR(ino->type) && !S_ISBLK(ino->type)))
+        return false;
+    struct stat st;
+    if (fstat(ino->fd, &st) < 0)
+        return true;
+    return !(S_ISCHR(st.st_mode) && st.st_rdev == 0);
+}
+
 /* ---- lookup and attributes ---- */
 
 static int pt_lookup(void *opaque, const struct fs_ctx *c, uint64_t parent, const char *name,
@@ -217,6 +316,8 @@ static int pt_getattr(void *opaque, const struct fs_ctx *c, uint64_t nodeid, str
     if (!ino)
         return -ESTALE;
     int ret = fstat(ino->fd, st) < 0 ? -errno : 0;
+    if (ret == 0 && ino->mapped)
+        devnode_show(ino->fd, st);
     pt_inode_put(&fs->t, ino);
     return ret;
 }
@@ -272,9 +373,13 @@ static int pt_setattr(void *opaque, const struct fs_ctx *c, uint64_t nodeid,
     if (!ino)
         return -ESTALE;
     int ret = ino->opaque ? -EACCES : 0;
+    if (ret == 0 && (sa->valid & (FATTR_MODE | FATTR_UID | FATTR_GID)) && host_device(ino))
+        ret = -EPERM;
     if (ret == 0 && (sa->valid & FATTR_MODE)) {
         if (S_ISLNK(ino->type))
             ret = -EOPNOTSUPP;
+        else if (ino->mapped) /* the record has the bits; the host file stays 0600 */
+            ret = devnode_write(ino->fd, true, ino->type, sa->mode & 07777, ino->rdev);
         else if (fchmodat(fs->proc_fd, fd_name(ino->fd).s, sa->mode & 07777, 0) < 0)
             ret = -errno;
     }
@@ -290,6 +395,8 @@ static int pt_setattr(void *opaque, const struct fs_ctx *c, uint64_t nodeid,
         ret = set_times(fs, ino, sa);
     if (ret == 0 && fstat(ino->fd, st) < 0)
         ret = -errno;
+    if (ret == 0 && ino->mapped)
+        devnode_show(ino->fd, st);
     pt_inode_put(&fs->t, ino);
     return ret;
 }
@@ -312,7 +419,7 @@ static int pt_readlink(void *opaque, const struct fs_ctx *c, uint64_t nodeid, ch
 
 /* ---- creating and removing names ---- */
 
-enum make_kind { MAKE_NODE, MAKE_DIR, MAKE_SYMLINK };
+enum make_kind { MAKE_NODE, MAKE_DEVICE, MAKE_DIR, MAKE_SYMLINK };
 
 /* Create a name as the guest user (when we may switch) and look it up. */
 static int make(struct passthrough *fs, const struct fs_ctx *c, uint64_t parent, const char *name,
@@ -330,13 +437,15 @@ static int make(struct passthrough *fs, const struct fs_ctx *c, uint64_t parent,
         ret = fs_creds_switch(c->uid, c->gid, &saved);
     if (ret == 0) {
         int r;
-        if (kind == MAKE_NODE)
-            r = mknodat(p->fd, name, mode, dev);
+        if (kind == MAKE_DEVICE)
+            r = devnode_make(fs, p->fd, name, mode, dev);
+        else if (kind == MAKE_NODE)
+            r = mknodat(p->fd, name, mode, dev) < 0 ? -errno : 0;
         else if (kind == MAKE_DIR)
-            r = mkdirat(p->fd, name, mode);
+            r = mkdirat(p->fd, name, mode) < 0 ? -errno : 0;
         else
-            r = symlinkat(target, p->fd, name);
-        ret = r < 0 ? -errno : 0;
+            r = symlinkat(target, p->fd, name) < 0 ? -errno : 0;
+        ret = r;
         fs_creds_restore(&saved);
     }
     if (ret == 0)
@@ -351,7 +460,7 @@ static int pt_mknod(void *opaque, const struct fs_ctx *c, uint64_t parent, const
     struct passthrough *fs = opaque;
     if (fs->read_only)
         return -EROFS; /* before the device check: a read-only share refuses everything so */
-    dev_t dev = 0;
+    enum make_kind kind = MAKE_NODE;
     switch (mode & S_IFMT) {
     case 0:
     case S_IFREG:
@@ -359,14 +468,19 @@ static int pt_mknod(void *opaque, const struct fs_ctx *c, uint64_t parent, const
     case S_IFSOCK:
         break;
     case S_IFCHR:
-        /* Only the 0:0 "whiteout" of overlayfs: a guest must not plant devices on the host. */
+        /* The 0:0 "whiteout" of overlayfs is a real node; it is no device. */
         if (rdev == 0)
             break;
-        return -EPERM;
+        /* fall through */
+    case S_IFBLK:
+        /* A guest must not plant devices on the host: an empty file stands for it. */
+        kind = MAKE_DEVICE;
+        break;
     default:
         return -EPERM;
     }
-    return make(opaque, c, parent, name, MAKE_NODE, mode & (S_IFMT | 07777), dev, NULL, e);
+    dev_t dev = kind == MAKE_DEVICE ? fuse_decode_dev(rdev) : 0;
+    return make(opaque, c, parent, name, kind, mode & (S_IFMT | 07777), dev, NULL, e);
 }
 
 static int pt_mkdir(void *opaque, const struct fs_ctx *c, uint64_t parent, const char *name,
@@ -490,8 +604,7 @@ static int open_inode(struct passthrough *fs, struct pt_inode *ino, int flags, u
     int fd = reopen(fs, ino->fd, flags);
     if (fd < 0)
         return fd;
-    *fh = pt_handle_add(&fs->t, fd, false, false, ino->dev);
-    return *fh ? 0 : -ENFILE;
+    return pt_handle_add(&fs->t, fd, false, false, ino->dev, fh);
 }
 
 /* Our FLUSH has nothing to do (locks are per handle and go at RELEASE, there is
@@ -527,7 +640,7 @@ static int created(struct passthrough *fs, int fd, struct fs_entry *e)
         return ret;
     }
     struct pt_inode *ino;
-    int ret = pt_inode_found(&fs->t, pfd, &st, false, &ino);
+    int ret = pt_inode_found(&fs->t, pfd, &st, false, false, &ino);
     if (ret < 0)
         return ret;
     e->nodeid = ino->id;
@@ -573,9 +686,8 @@ static int pt_create(void *opaque, const struct fs_ctx *c, uint64_t parent, cons
         ret = created(fs, fd, e);
         if (ret < 0) {
             close(fd);
-        } else if (!(*fh = pt_handle_add(&fs->t, fd, false, false, e->attr.st_dev))) {
+        } else if ((ret = pt_handle_add(&fs->t, fd, false, false, e->attr.st_dev, fh)) < 0) {
             pt_inode_forget(&fs->t, e->nodeid, 1);
-            ret = -ENFILE;
         }
     }
     pt_inode_put(&fs->t, p);
@@ -694,11 +806,13 @@ static int pt_setxattr(void *opaque, const struct fs_ctx *c, uint64_t nodeid, co
     struct passthrough *fs = opaque;
     if (fs->read_only)
         return -EROFS;
+    if (!pt_xattr_allowed(name))
+        return -EPERM;
     struct pt_inode *ino = node(fs, nodeid);
     if (!ino)
         return -ESTALE;
-    int ret = -EACCES;
-    if (!ino->opaque)
+    int ret = ino->opaque ? -EACCES : host_device(ino) ? -EPERM : 0;
+    if (ret == 0)
         ret = setxattr(fd_path(ino->fd).s, name, value, size, flags) < 0 ? -errno : 0;
     pt_inode_put(&fs->t, ino);
     return ret;
@@ -708,6 +822,8 @@ static ssize_t pt_getxattr(void *opaque, const struct fs_ctx *c, uint64_t nodeid
                            void *buf, size_t size)
 {
     struct passthrough *fs = opaque;
+    if (!pt_xattr_allowed(name))
+        return -EPERM;
     struct pt_inode *ino = node(fs, nodeid);
     if (!ino)
         return -ESTALE;
@@ -721,6 +837,25 @@ static ssize_t pt_getxattr(void *opaque, const struct fs_ctx *c, uint64_t nodeid
     return ret;
 }
 
+/* The names of fd's xattrs the guest may see; size 0 asks for their length. */
+static ssize_t list_allowed(int fd, void *buf, size_t size)
+{
+    /* The whole list, whatever the guest asked, so that the refused names can go. */
+    char *all = malloc(XATTR_LIST_MAX);
+    if (!all)
+        return -ENOMEM;
+    ssize_t n = listxattr(fd_path(fd).s, all, XATTR_LIST_MAX);
+    ssize_t ret = n < 0 ? -errno : (ssize_t)pt_xattr_filter(all, (size_t)n);
+    if (ret > 0 && size > 0) {
+        if ((size_t)ret > size)
+            ret = -ERANGE;
+        else
+            memcpy(buf, all, (size_t)ret);
+    }
+    free(all);
+    return ret;
+}
+
 static ssize_t pt_listxattr(void *opaque, const struct fs_ctx *c, uint64_t nodeid, void *buf,
                             size_t size)
 {
@@ -728,12 +863,7 @@ static ssize_t pt_listxattr(void *opaque, const struct fs_ctx *c, uint64_t nodei
     struct pt_inode *ino = node(fs, nodeid);
     if (!ino)
         return -ESTALE;
-    ssize_t ret = 0;
-    if (!ino->opaque) {
-        ret = listxattr(fd_path(ino->fd).s, buf, size);
-        if (ret < 0)
-            ret = -errno;
-    }
+    ssize_t ret = ino->opaque ? 0 : list_allowed(ino->fd, buf, size);
     pt_inode_put(&fs->t, ino);
     return ret;
 }
@@ -743,11 +873,13 @@ static int pt_removexattr(void *opaque, const struct fs_ctx *c, uint64_t nodeid,
     struct passthrough *fs = opaque;
     if (fs->read_only)
         return -EROFS;
+    if (!pt_xattr_allowed(name))
+        return -EPERM;
     struct pt_inode *ino = node(fs, nodeid);
     if (!ino)
         return -ESTALE;
-    int ret = -EACCES;
-    if (!ino->opaque)
+    int ret = ino->opaque ? -EACCES : host_device(ino) ? -EPERM : 0;
+    if (ret == 0)
         ret = removexattr(fd_path(ino->fd).s, name) < 0 ? -errno : 0;
     pt_inode_put(&fs->t, ino);
     return ret;
@@ -771,8 +903,8 @@ static int pt_opendir(void *opaque, const struct fs_ctx *c, uint64_t nodeid, uin
         int fd = ino->opaque ? -1 : reopen(fs, ino->fd, O_RDONLY | O_DIRECTORY);
         if (fd < 0 && !ino->opaque)
             ret = fd;
-        else if (!(*fh = pt_handle_add(&fs->t, fd, true, ino == &fs->t.root, ino->dev)))
-            ret = -ENFILE;
+        else
+            ret = pt_handle_add(&fs->t, fd, true, ino == &fs->t.root, ino->dev, fh);
     }
     pt_inode_put(&fs->t, ino);
     return ret;
@@ -785,6 +917,24 @@ struct linux_dirent64 {
     unsigned char d_type;
     char d_name[];
 };
+
+/* The type READDIR shows for a regular file: a device node kept as a file shows as one. */
+static unsigned listed_type(struct passthrough *fs, int dirfd, const char *name)
+{
+    struct stat st;
+    /* Only empty regular files can be device nodes: one fstatat for most entries. */
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+        st.st_size != 0)
+        return DT_REG;
+    int fd = open_child(fs, dirfd, name, O_PATH, 0);
+    if (fd < 0)
+        return DT_REG;
+    unsigned type = DT_REG;
+    if (fstat(fd, &st) == 0 && devnode_show(fd, &st))
+        type = IFTODT(st.st_mode);
+    close(fd);
+    return type;
+}
 
 /* List from offset off: seek there each time, so concurrent readers and changes are fine. */
 static int list_dir(struct passthrough *fs, struct pt_handle *h, uint64_t off, struct fs_dirbuf *b)
@@ -816,7 +966,12 @@ static int list_dir(struct passthrough *fs, struct pt_handle *h, uint64_t off, s
             bool counted = false;
             if (plus && !dot && !dotdot)
                 counted = lookup_at(fs, h->fd, h->dev, name, &e) == 0;
-            fs_dirbuf_add(b, name, len, ino, d->d_type, (uint64_t)d->d_off, counted ? &e : NULL);
+            unsigned type = d->d_type;
+            if (counted)
+                type = IFTODT(e.attr.st_mode);
+            else if (!plus && type == DT_REG)
+                type = listed_type(fs, h->fd, name);
+            fs_dirbuf_add(b, name, len, ino, type, (uint64_t)d->d_off, counted ? &e : NULL);
         }
     }
 }

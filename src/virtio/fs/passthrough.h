@@ -7,7 +7,8 @@
  * RESOLVE_NO_MAGICLINKS, O_NOFOLLOW, or plain O_NOFOLLOW openat on kernels
  * without openat2); symlinks are returned to the guest as symlinks and
  * never followed by the host; only regular files are ever opened for I/O,
- * so FIFOs and devices are never opened; the roots of pseudo filesystems
+ * so FIFOs and devices are never opened, and a device node the guest makes
+ * is an empty regular file with a record (pt_policy.h); the roots of pseudo filesystems
  * mounted inside the share (proc, sys, cgroup, debugfs...) are shown as
  * empty directories. See docs/virtio-fs.md.
  */

@@ -7,10 +7,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-/* Bounds on what the guest can make us keep open (each entry is an fd). */
-#define INODES_MAX  (1u << 22)
-#define HANDLES_MAX (1u << 20)
-
 static size_t hash_of(const struct pt_table *t, dev_t dev, ino_t ino)
 {
     uint64_t h = (uint64_t)ino * 0x9e3779b97f4a7c15ull ^ (uint64_t)dev * 0xc2b2ae3d27d4eb4full;
@@ -74,8 +70,8 @@ int pt_table_init(struct pt_table *t, int root_fd, const struct stat *st)
     if (!(t->buckets = calloc(t->n_buckets, sizeof(*t->buckets))))
         return -ENOMEM;
     pthread_mutex_init(&t->lock, NULL);
-    idmap_init(&t->inodes, INODES_MAX);
-    idmap_init(&t->handles, HANDLES_MAX);
+    idmap_init(&t->inodes, PT_INODES_MAX);
+    idmap_init(&t->handles, PT_HANDLES_MAX);
     t->root = (struct pt_inode){
         .fd = root_fd,
         .dev = st->st_dev,
@@ -138,7 +134,7 @@ void pt_inode_put(struct pt_table *t, struct pt_inode *ino)
         inode_free(dead);
 }
 
-int pt_inode_found(struct pt_table *t, int fd, const struct stat *st, bool opaque,
+int pt_inode_found(struct pt_table *t, int fd, const struct stat *st, bool opaque, bool mapped,
                    struct pt_inode **out)
 {
     if (st->st_dev == t->root.dev && st->st_ino == t->root.ino) {
@@ -165,6 +161,8 @@ int pt_inode_found(struct pt_table *t, int fd, const struct stat *st, bool opaqu
             .ino = st->st_ino,
             .type = st->st_mode & S_IFMT,
             .opaque = opaque,
+            .mapped = mapped,
+            .rdev = mapped ? st->st_rdev : 0,
             .nlookup = 1,
             .refs = 1,
             .linked = true,
@@ -177,7 +175,7 @@ int pt_inode_found(struct pt_table *t, int fd, const struct stat *st, bool opaqu
             *out = ino;
             return 0;
         }
-        ret = -ENFILE;
+        ret = idmap_full(&t->inodes) ? -ENFILE : -ENOMEM;
         free(ino);
     }
     pthread_mutex_unlock(&t->lock);
@@ -202,13 +200,13 @@ void pt_inode_forget(struct pt_table *t, uint64_t nodeid, uint64_t nlookup)
         inode_free(dead);
 }
 
-uint64_t pt_handle_add(struct pt_table *t, int fd, bool dir, bool at_root, dev_t dev)
+int pt_handle_add(struct pt_table *t, int fd, bool dir, bool at_root, dev_t dev, uint64_t *id)
 {
     struct pt_handle *h = calloc(1, sizeof(*h));
     if (!h) {
         if (fd >= 0)
             close(fd);
-        return 0;
+        return -ENOMEM;
     }
     h->fd = fd;
     h->dir = dir;
@@ -217,13 +215,14 @@ uint64_t pt_handle_add(struct pt_table *t, int fd, bool dir, bool at_root, dev_t
     h->linked = true;
     pthread_mutex_init(&h->lock, NULL);
     pthread_mutex_lock(&t->lock);
-    h->id = idmap_add(&t->handles, h);
+    /* Once in the map, h belongs to the table: a RELEASE of the guessed id or a
+       DESTROY on another worker may free it as soon as the lock is dropped. */
+    *id = h->id = idmap_add(&t->handles, h);
+    int ret = *id ? 0 : idmap_full(&t->handles) ? -ENFILE : -ENOMEM;
     pthread_mutex_unlock(&t->lock);
-    if (!h->id) {
+    if (ret < 0)
         handle_free(h);
-        return 0;
-    }
-    return h->id;
+    return ret;
 }
 
 struct pt_handle *pt_handle_get(struct pt_table *t, uint64_t fh)

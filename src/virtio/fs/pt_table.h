@@ -19,12 +19,23 @@
 
 #include "virtio/fs/idmap.h"
 
+/*
+ * Each inode and each handle holds a host fd. A share keeps at most this
+ * many (65536 together), far below the VMM's fd limit, so that a guest that
+ * caches or opens too much gets ENFILE from its own share while the other
+ * devices (disks, consoles, other shares) keep their descriptors.
+ */
+#define PT_INODES_MAX  49152
+#define PT_HANDLES_MAX 16384
+
 struct pt_inode {
     int fd; /* O_PATH, never followed through a symlink */
     dev_t dev;
     ino_t ino;
-    mode_t type; /* S_IFMT bits */
+    mode_t type; /* S_IFMT bits, as the guest sees them */
     bool opaque; /* on a pseudo filesystem: attributes only, empty if a directory */
+    bool mapped; /* a guest device node (type, rdev) kept as an empty regular file */
+    dev_t rdev;  /* of a mapped node */
     uint64_t id;
     /* Under the table lock: */
     uint64_t nlookup;
@@ -63,17 +74,22 @@ struct pt_inode *pt_inode_get(struct pt_table *t, uint64_t nodeid);
 void pt_inode_put(struct pt_table *t, struct pt_inode *ino);
 
 /*
- * A name was looked up: fd is an O_PATH fd of it (owned from now on). Find
- * or add its inode, count one lookup, and return it with a reference held.
- * Returns 0 or -ENOMEM / -ENFILE (table full).
+ * A name was looked up: fd is an O_PATH fd of it (owned from now on), st
+ * its attributes as the guest sees them (mapped: a device node kept as a
+ * regular file). Find or add its inode, count one lookup, and return it
+ * with a reference held. Returns 0 or -ENOMEM / -ENFILE (PT_INODES_MAX
+ * reached).
  */
-int pt_inode_found(struct pt_table *t, int fd, const struct stat *st, bool opaque,
+int pt_inode_found(struct pt_table *t, int fd, const struct stat *st, bool opaque, bool mapped,
                    struct pt_inode **out);
 
 void pt_inode_forget(struct pt_table *t, uint64_t nodeid, uint64_t nlookup);
 
-/* A new handle for fd (owned from now on); returns its id or 0 (fd closed). */
-uint64_t pt_handle_add(struct pt_table *t, int fd, bool dir, bool at_root, dev_t dev);
+/*
+ * A new handle for fd (owned from now on: closed on failure). Returns 0 with
+ * its id in *id, or -ENOMEM / -ENFILE (PT_HANDLES_MAX reached).
+ */
+int pt_handle_add(struct pt_table *t, int fd, bool dir, bool at_root, dev_t dev, uint64_t *id);
 /* The handle for id with a reference held, or NULL. */
 struct pt_handle *pt_handle_get(struct pt_table *t, uint64_t fh);
 void pt_handle_put(struct pt_table *t, struct pt_handle *h);
