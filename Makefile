@@ -21,8 +21,19 @@ endif
 VERSION := 1.18.0
 KRUN_SONAME := libkrun.so.1
 
-WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wmissing-prototypes
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g -fPIC -pthread $(WARN) -Iinclude -Isrc -I$(B)/gen
+# WERROR=0 keeps the warnings but does not fail on them (for packagers with
+# newer compilers).
+WERROR ?= 1
+WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wmissing-prototypes \
+	-Wmissing-declarations -Wformat=2 -Wundef -Wwrite-strings
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+# Hardening: stack canaries, checked libc calls, read-only relocations.
+HARDEN_CFLAGS := -fstack-protector-strong -D_FORTIFY_SOURCE=2
+HARDEN_LDFLAGS := -Wl,-z,relro,-z,now -Wl,-z,noexecstack
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g -fPIC -pthread $(WARN) $(HARDEN_CFLAGS) -Iinclude -Isrc \
+	-I$(B)/gen
 CFLAGS ?= -O2
 ALL_CFLAGS := $(BASE_CFLAGS) $(CFLAGS)
 SAN_CFLAGS := $(BASE_CFLAGS) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -65,7 +76,7 @@ $(B)/san/%.o: %.S
 
 $(B)/$(KRUN_SONAME): $(LIB_OBJS) src/libkrun.map
 	$(CC) -shared -pthread -Wl,-soname,$(KRUN_SONAME) -Wl,--version-script=src/libkrun.map \
-		-Wl,-z,noexecstack -o $@ $(LIB_OBJS) -ldl -luring
+		$(HARDEN_LDFLAGS) -o $@ $(LIB_OBJS) -ldl -luring
 	ln -sf $(KRUN_SONAME) $(B)/libkrun.so
 
 # Internal archives: tests link the library's objects directly.

@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <libkrun.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,11 +64,15 @@ static const char usage_text[] =
     "could not be set up; 126 if COMMAND could not be executed; 127 if it does\n"
     "not exist. /dev/kvm must be usable.\n";
 
-static void usage_error(const char *fmt, const char *arg)
+static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void usage_error(const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
     fprintf(stderr, "krun-chroot: ");
-    fprintf(stderr, fmt, arg);
+    vfprintf(stderr, fmt, ap);
     fprintf(stderr, "\nTry 'krun-chroot --help'.\n");
+    va_end(ap);
     exit(EXIT_USAGE);
 }
 

@@ -8,25 +8,10 @@
 #include <unistd.h>
 
 #include "api/ctx.h"
+#include "api/privileges.h"
 #include "libkrun.h"
 #include "util/log.h"
 #include "vm/vm.h"
-
-/* As upstream: the VMM process drops its group, then its user, once the VM is built. */
-static int drop_privileges(const struct vm_config *cfg)
-{
-    if (cfg->set_gid && setgid(cfg->gid) < 0) {
-        int err = errno;
-        log_error("setgid(%u) failed: %s", (unsigned)cfg->gid, strerror(err));
-        return -err;
-    }
-    if (cfg->set_uid && setuid(cfg->uid) < 0) {
-        int err = errno;
-        log_error("setuid(%u) failed: %s", (unsigned)cfg->uid, strerror(err));
-        return -err;
-    }
-    return 0;
-}
 
 /* Every inode a virtio-fs guest holds is an fd in the VMM: allow as many as we may. */
 static void raise_fd_limit(void)
@@ -52,7 +37,8 @@ static int32_t run_ctx(uint32_t ctx_id)
     int32_t ret = vm_build(cfg, cfg->kernel_path ? NULL : ctx_kernel_bundle(), &vm);
     if (ret == 0) {
         vm->start = start;
-        ret = drop_privileges(cfg);
+        /* As upstream: once the VM is built (its files are open). */
+        ret = drop_privileges(cfg->set_gid, cfg->gid, cfg->set_uid, cfg->uid);
         if (ret == 0)
             ret = vm_run(vm);
         vm_destroy(vm);

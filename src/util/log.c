@@ -45,10 +45,15 @@ bool log_enabled(enum log_level level)
     return level != LOG_OFF && (unsigned)level <= log_state.level;
 }
 
+/*
+ * errno survives a message, so that `log_error(...); return -errno;` returns
+ * the error that was logged, not one of the log's own write.
+ */
 void log_msg(enum log_level level, const char *fmt, ...)
 {
     if (!log_enabled(level))
         return;
+    int saved_errno = errno;
     char buf[1024];
     int n;
     if (log_state.color)
@@ -67,4 +72,5 @@ void log_msg(enum log_level level, const char *fmt, ...)
     /* One write per message so that lines from threads do not interleave. */
     ssize_t r = write(log_state.fd, buf, len);
     (void)r;
+    errno = saved_errno;
 }

@@ -8,7 +8,7 @@
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 30
 FUZZ_ARGS ?=
-FUZZ_CFLAGS := $(BASE_CFLAGS) -O1 -fno-omit-frame-pointer \
+FUZZ_CFLAGS := $(BASE_CFLAGS) -Wno-write-strings -O1 -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 FUZZ_BINS := $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)

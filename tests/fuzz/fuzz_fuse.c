@@ -110,9 +110,11 @@ static void make_tree(void)
     snprintf(p, sizeof(p), "%s/dir/inner", share);
     close(open(p, O_CREAT | O_WRONLY, 0600));
     snprintf(p, sizeof(p), "%s/up", share);
-    symlink("..", p);
+    if (symlink("..", p) < 0)
+        abort();
     snprintf(p, sizeof(p), "%s/out", share);
-    symlink(outside, p);
+    if (symlink(outside, p) < 0)
+        abort();
     snprintf(p, sizeof(p), "%s/fifo", share);
     mkfifo(p, 0644);
 }

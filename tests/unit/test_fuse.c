@@ -138,7 +138,7 @@ static void test_lookup_getattr(void)
     put_file(&f, "a", "hello");
     mkdir(fx_path(&f, "d"), 0750);
     put_file(&f, "d/b", "x");
-    link(fx_path(&f, "a"), fx_path(&f, "hard"));
+    CHECK_EQ(link(fx_path(&f, "a"), fx_path(&f, "hard")), 0);
 
     struct fuse_entry_out e, e2;
     CHECK_EQ(fx_lookup(&f, 1, "a", &e), 0);
@@ -462,7 +462,7 @@ static void test_setattr(void)
     }
 
     /* Symlinks: times and owner apply to the link itself, mode and size do not. */
-    symlink("f", fx_path(&f, "ln"));
+    CHECK_EQ(symlink("f", fx_path(&f, "ln")), 0);
     uint64_t ln = fx_node(&f, 1, "ln");
     sa = (struct fuse_setattr_in){.valid = FATTR_MTIME, .mtime = 3000};
     CHECK_EQ(fx_setattr(&f, ln, &sa, &a), 0);
@@ -572,7 +572,7 @@ static void test_readdir(void)
     mkdir(fx_path(&f, "d"), 0755);
     put_file(&f, "d/one", "1");
     mkdir(fx_path(&f, "d/sub"), 0755);
-    symlink("one", fx_path(&f, "d/ln"));
+    CHECK_EQ(symlink("one", fx_path(&f, "d/ln")), 0);
     uint64_t d = fx_node(&f, 1, "d");
     uint64_t fh;
     CHECK_EQ(fx_opendir(&f, d, &fh), 0);

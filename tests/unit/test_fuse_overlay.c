@@ -32,7 +32,7 @@ static void test_read_only(void)
     put_file(&f, "file", "content");
     mkdir(fx_path(&f, "dir"), 0755);
     put_file(&f, "dir/inner", "x");
-    symlink("file", fx_path(&f, "ln"));
+    CHECK_EQ(symlink("file", fx_path(&f, "ln")), 0);
     setxattr(fx_path(&f, "file"), "user.k", "v", 1, 0);
     static char before[65536], after[65536];
     snapshot(f.root, before, sizeof(before));
