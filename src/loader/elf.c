@@ -191,7 +191,12 @@ int kernel_load_elf(const uint8_t *data, size_t len, struct guest_mem *gm, struc
         get_phdr(data, &eh, i, &ph);
         if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
             continue;
+        /* Pass 1 checked these; data is private memory, but a copy must never
+           depend on that. */
         uint8_t *dst = gm_ptr(gm, ph.p_paddr, ph.p_memsz);
+        if (!dst || ph.p_filesz > ph.p_memsz || ph.p_offset > len ||
+            ph.p_filesz > len - ph.p_offset)
+            return loader_fail(err, errlen, -ENOEXEC, "segment %u changed while loading", i);
         memcpy(dst, data + ph.p_offset, ph.p_filesz);
         memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
     }

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -16,7 +17,30 @@
 #include "vm/cmdline.h"
 #include "vm/vm.h"
 
-static int read_file(const char *what, const char *path, struct file_data *f)
+/* Read exactly len bytes from fd into private memory. Returns 0 or -errno (-EIO if it shrank). */
+static int read_all(int fd, uint8_t *buf, size_t len)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = read(fd, buf + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return -EIO;
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+/*
+ * A whole file in memory. A kernel is parsed, then loaded from what was
+ * parsed: it is read into private memory once, so that nobody changing the
+ * file meanwhile can make the second look differ from the first. An
+ * initramfs is only copied, once: it is mapped.
+ */
+static int read_file(const char *what, const char *path, bool parsed, struct file_data *f)
 {
     f->path = path;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -32,9 +56,17 @@ static int read_file(const char *what, const char *path, struct file_data *f)
     } else if (!S_ISREG(st.st_mode) || st.st_size == 0) {
         log_error("%s %s is not a regular, non-empty file", what, path);
         ret = -EINVAL;
+    } else if (parsed) {
+        f->len = (size_t)st.st_size;
+        f->data = malloc(f->len);
+        f->mapped = false;
+        ret = f->data ? read_all(fd, f->data, f->len) : -ENOMEM;
+        if (ret)
+            log_error("cannot read %s %s: %s", what, path, strerror(-ret));
     } else {
         f->len = (size_t)st.st_size;
         f->data = mmap(NULL, f->len, PROT_READ, MAP_PRIVATE, fd, 0);
+        f->mapped = true;
         if (f->data == MAP_FAILED) {
             f->data = NULL;
             ret = -errno;
@@ -47,8 +79,10 @@ static int read_file(const char *what, const char *path, struct file_data *f)
 
 static void free_file(struct file_data *f)
 {
-    if (f->data)
+    if (f->data && f->mapped)
         munmap(f->data, f->len);
+    else
+        free(f->data);
     f->data = NULL;
 }
 
@@ -65,7 +99,7 @@ int payload_choose(const struct vm_config *cfg, const struct kernel_bundle *bund
         p->footprint_end = p->bundle->load_addr + p->bundle->size;
         return 0;
     }
-    int ret = read_file("kernel", cfg->kernel_path, &p->kernel);
+    int ret = read_file("kernel", cfg->kernel_path, true, &p->kernel);
     if (ret)
         return -EINVAL;
     p->bzimage = kernel_is_bzimage(p->kernel.data, p->kernel.len);
@@ -83,7 +117,7 @@ int payload_choose(const struct vm_config *cfg, const struct kernel_bundle *bund
         log_error("kernel %s: %s", cfg->kernel_path, err);
         return -EINVAL;
     }
-    if (cfg->initramfs_path && read_file("initramfs", cfg->initramfs_path, &p->initrd))
+    if (cfg->initramfs_path && read_file("initramfs", cfg->initramfs_path, false, &p->initrd))
         return -EINVAL;
     return 0;
 }

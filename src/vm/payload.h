@@ -24,6 +24,7 @@ struct file_data {
     const char *path;
     uint8_t *data;
     size_t len;
+    bool mapped; /* data is a file mapping, else private memory */
 };
 
 /* The kernel to boot and where it ends in guest memory. */
