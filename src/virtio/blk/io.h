@@ -28,7 +28,10 @@ struct blk_bounce {
 
 void blk_bounce_free(struct blk_bounce *b);
 
-/* Run r (op != BLK_OP_NONE) to completion; sets r->status and r->written. */
+/*
+ * Run r (op != BLK_OP_NONE) to completion, from r->done on (r->iov starts at
+ * that byte); sets r->status and r->written.
+ */
 void blk_exec_sync(const struct blk_disk *d, struct blk_req *r, struct blk_bounce *b);
 
 /* Whether r can go through io_uring (false: use blk_exec_sync). */
@@ -43,7 +46,11 @@ enum blk_uring_result {
     BLK_URING_SYNC,  /* finish it with blk_exec_sync */
 };
 
-/* Account a completion of r with result res (cqe->res). */
-enum blk_uring_result blk_uring_complete(struct blk_req *r, int res);
+/*
+ * Account a completion of r with result res (cqe->res). A partial transfer
+ * advances r->iov past what was done, so that r->iov always starts at byte
+ * r->done of the request's data, as blk_exec_sync expects.
+ */
+enum blk_uring_result blk_uring_complete(const struct blk_disk *d, struct blk_req *r, int res);
 
 #endif

@@ -96,18 +96,20 @@ static int rw_bounced(const struct blk_disk *d, struct blk_req *r, bool write, s
         uint64_t left = r->len - r->done;
         size_t chunk = left < BLK_BOUNCE_SIZE ? (size_t)left : BLK_BOUNCE_SIZE;
         int err;
+        /* r->iov starts at byte r->done, also after a partial io_uring transfer. */
         if (write) {
-            if (iov_to_buf(r->iov, r->niov, r->done, b->buf, chunk) != chunk)
+            if (iov_to_buf(r->iov, r->niov, 0, b->buf, chunk) != chunk)
                 return EFAULT;
             err = full_pio(d, true, b->buf, chunk, r->offset + r->done, r->dsync);
         } else {
             err = full_pio(d, false, b->buf, chunk, r->offset + r->done, false);
-            if (!err && iov_from_buf(r->iov, r->niov, r->done, b->buf, chunk) != chunk)
+            if (!err && iov_from_buf(r->iov, r->niov, 0, b->buf, chunk) != chunk)
                 err = EFAULT;
         }
         if (err)
             return err;
         r->done += chunk;
+        blk_iov_advance(&r->iov, &r->niov, chunk);
     }
     return 0;
 }

@@ -53,19 +53,26 @@ void blk_uring_prep(struct io_uring_sqe *sqe, const struct blk_disk *d, const st
     }
 }
 
-enum blk_uring_result blk_uring_complete(struct blk_req *r, int res)
+enum blk_uring_result blk_uring_complete(const struct blk_disk *d, struct blk_req *r, int res)
 {
     switch (r->op) {
     case BLK_OP_READ:
     case BLK_OP_WRITE:
         if (res == -EINTR || res == -EAGAIN)
             return BLK_URING_AGAIN;
+        if (res > 0 && (uint64_t)res > r->len - r->done)
+            res = -EIO; /* more than was asked for: never trust it */
         if (res > 0) {
             r->done += (uint64_t)res;
             if (r->done < r->len) {
-                /* Partial transfer: go on from where it stopped. */
+                /*
+                 * Partial transfer: go on from where it stopped, with the
+                 * iovec advanced here and only here (r->iov always starts at
+                 * byte r->done). On a direct-I/O disk the rest may now be
+                 * misaligned: the bounce path takes it from there.
+                 */
                 blk_iov_advance(&r->iov, &r->niov, (uint64_t)res);
-                return BLK_URING_AGAIN;
+                return blk_req_misaligned(d, r) ? BLK_URING_SYNC : BLK_URING_AGAIN;
             }
         }
         if (r->op == BLK_OP_READ)

@@ -153,7 +153,7 @@ static void arm(struct blk_worker *w, uint64_t tag)
 static void request_done(struct blk_worker *w, struct blk_slot *s, int res)
 {
     w->inflight--;
-    switch (blk_uring_complete(&s->req, res)) {
+    switch (blk_uring_complete(w->disk, &s->req, res)) {
     case BLK_URING_AGAIN:
         submit(w, s);
         return;
