@@ -3,10 +3,13 @@
  * virtio-console (virtio 1.x, section 5.3) with the multiport feature.
  *
  * One worker thread per device moves the data: it waits on the queues'
- * kick eventfds and on the host input fds, writes guest output to the host
- * with blocking writes (a slow reader slows the guest down instead of
- * losing data) and reads host input only into buffers the guest provided.
- * End of input reaches the guest as PORT_OPEN(0), after all the data.
+ * kick eventfds and on the host input fds, hands guest output to a
+ * bounded fifo per output fd (util/out_fifo.h: its own thread writes to the
+ * host, so a reader that stops reading never blocks this thread) and reads
+ * host input only into buffers the guest provided. A full fifo holds the
+ * guest's output back in its ring: a slow reader slows the guest down
+ * instead of losing data; a stalled one loses it, counted. End of input
+ * reaches the guest as PORT_OPEN(0), after all the data.
  */
 #include "virtio/console.h"
 
@@ -24,6 +27,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/out_fifo.h"
 #include "virtio/device.h"
 
 #define QUEUE_SIZE       64
@@ -32,6 +36,12 @@
 #define MAX_SEGS         64
 #define CTRL_PENDING_MAX 256
 #define CTRL_MSG_MAX     64
+/* Guest output waiting for the host reader, per port. */
+#define OUT_FIFO_BYTES (1u << 20)
+/* A reader that has not read for this long is stalled: its output is dropped. */
+#define OUT_STALL_MS 10000
+/* How long a port close, and the end of the VM, wait for a reader that does not read. */
+#define OUT_IDLE_MS 2000
 
 static unsigned rx_queue(unsigned port)
 {
@@ -46,11 +56,17 @@ static unsigned tx_queue(unsigned port)
 struct port {
     struct console_port_spec spec;
     char name[64];
-    bool ready;       /* the guest sent PORT_READY */
-    bool guest_open;  /* a guest process has the port open (PORT_OPEN 1) */
-    bool input_eof;   /* host input ended (PORT_OPEN 0 sent) */
-    bool input_wait;  /* no rx buffer: wait for a kick before reading input */
-    bool output_gone; /* host output failed (e.g. EPIPE): discard */
+    bool ready;           /* the guest sent PORT_READY */
+    bool guest_open;      /* a guest process has the port open (PORT_OPEN 1) */
+    bool input_eof;       /* host input ended (PORT_OPEN 0 sent) */
+    bool input_wait;      /* no rx buffer: wait for a kick before reading input */
+    struct out_fifo *out; /* in front of spec.out_fd, or NULL */
+    /* A guest output chain that the fifo has not taken whole yet. */
+    bool tx_busy;
+    uint16_t tx_head;
+    unsigned tx_n;
+    size_t tx_off;
+    struct iovec tx_iov[MAX_SEGS];
 };
 
 struct ctrl_msg {
@@ -103,6 +119,12 @@ static void ctrl_queue(struct console *c, uint32_t id, uint16_t event, uint16_t 
     if (extra_len)
         memcpy(m->data + sizeof(hdr), extra, extra_len);
     m->len = (unsigned)sizeof(hdr) + extra_len;
+}
+
+/* From a fifo's writer thread: output can move again. */
+static void fifo_has_room(void *opaque)
+{
+    wake(opaque);
 }
 
 static void read_window_size(struct console *c)
@@ -199,49 +221,79 @@ static void push(struct console *c, unsigned qi, uint16_t head, uint32_t written
     virtio_device_notify_queue(c->dev, queue(c, qi));
 }
 
-static void write_all(struct console *c, struct port *p, const struct iovec *iov, unsigned n)
+/* Give the pending chain's bytes to the port's output. Returns true when all are taken. */
+static bool take_output(struct port *p)
 {
     if (p->spec.on_output) {
-        for (unsigned i = 0; i < n; i++)
-            p->spec.on_output(p->spec.output_opaque, iov[i].iov_base, iov[i].iov_len);
-        return;
+        for (unsigned i = 0; i < p->tx_n; i++)
+            p->spec.on_output(p->spec.output_opaque, p->tx_iov[i].iov_base, p->tx_iov[i].iov_len);
+        return true;
     }
-    if (p->spec.out_fd < 0 || p->output_gone)
-        return;
-    for (unsigned i = 0; i < n; i++) {
-        const uint8_t *b = iov[i].iov_base;
-        size_t left = iov[i].iov_len;
-        while (left) {
-            ssize_t w = write(p->spec.out_fd, b, left);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w < 0 && errno == EAGAIN) {
-                struct pollfd pfd = {.fd = p->spec.out_fd, .events = POLLOUT};
-                poll(&pfd, 1, -1);
-                continue;
-            }
-            if (w <= 0) {
-                log_debug("%s: output of port %u failed (%s); discarding it from now on",
-                          c->dev->name, (unsigned)(p - c->ports), strerror(errno));
-                p->output_gone = true;
-                return;
-            }
-            b += w;
-            left -= (size_t)w;
+    if (!p->out)
+        return true; /* no output fd: discard */
+    size_t skip = p->tx_off;
+    for (unsigned i = 0; i < p->tx_n; i++) {
+        const uint8_t *b = p->tx_iov[i].iov_base;
+        size_t len = p->tx_iov[i].iov_len;
+        if (skip >= len) {
+            skip -= len;
+            continue;
         }
+        size_t want = len - skip;
+        size_t n = out_fifo_write(p->out, b + skip, want);
+        p->tx_off += n;
+        if (n < want)
+            return false; /* full: on_space wakes us */
+        skip = 0;
     }
+    return true;
 }
 
+/* Move the port's output to the host until its ring is empty or its fifo full. */
 static int drain_tx(struct console *c, unsigned port)
 {
     struct port *p = &c->ports[port];
-    struct virtq_chain ch;
-    int r;
-    while ((r = pop(c, tx_queue(port), &ch)) == 1) {
-        write_all(c, p, ch.iov, ch.n_out);
-        push(c, tx_queue(port), ch.head, 0);
+    for (;;) {
+        if (!p->tx_busy) {
+            struct virtq_chain ch;
+            int r = pop(c, tx_queue(port), &ch);
+            if (r != 1)
+                return r;
+            p->tx_head = ch.head;
+            p->tx_n = ch.n_out;
+            p->tx_off = 0;
+            memcpy(p->tx_iov, ch.iov, ch.n_out * sizeof(ch.iov[0]));
+            p->tx_busy = true;
+        }
+        if (!take_output(p))
+            return 0;
+        push(c, tx_queue(port), p->tx_head, 0);
+        p->tx_busy = false;
     }
-    return r;
+}
+
+/*
+ * Drain the port's output and wait, while its reader keeps reading (or for
+ * at most idle_ms of no progress), for the fifo to take all of it.
+ */
+static int flush_tx(struct console *c, unsigned port, unsigned idle_ms)
+{
+    unsigned waited = 0;
+    for (;;) {
+        if (drain_tx(c, port) < 0)
+            return -1;
+        if (!c->ports[port].tx_busy || waited >= idle_ms)
+            return 0;
+        size_t before = c->ports[port].tx_off;
+        struct pollfd pfd = {.fd = c->wake_fd, .events = POLLIN};
+        poll(&pfd, 1, 50);
+        uint64_t v;
+        ssize_t r = read(c->wake_fd, &v, sizeof(v));
+        (void)r;
+        if (drain_tx(c, port) < 0)
+            return -1;
+        waited = c->ports[port].tx_off != before ? 0 : waited + 50;
+    }
 }
 
 static int drain_ctrl_tx(struct console *c)
@@ -259,7 +311,7 @@ static int drain_ctrl_tx(struct console *c)
          * iov array is shared: it is not used after this.)
          */
         if (whole && m.event == VIRTIO_CONSOLE_PORT_OPEN && m.value == 0 && m.id < c->n_ports &&
-            drain_tx(c, m.id) < 0)
+            flush_tx(c, m.id, OUT_IDLE_MS) < 0)
             return -1;
         if (whole)
             handle_ctrl(c, &m);
@@ -340,16 +392,17 @@ static int process_all(struct console *c)
 }
 
 /*
- * A receive queue whose port has no input to deliver keeps its buffers:
- * that the guest provided some is no reason to stay awake.
+ * Whether new buffers on q are no reason to stay awake: a receive queue
+ * whose port has no input to deliver keeps its buffers (input is polled on
+ * its fd, not on the ring), and a port whose fifo is full waits for it.
  */
-static bool is_idle_rx(struct console *c, unsigned q)
+static bool is_idle(struct console *c, unsigned q)
 {
     if (q == CTRL_RX)
         return c->n_pending == 0;
     for (unsigned i = 0; i < c->n_ports; i++)
-        if (rx_queue(i) == q)
-            return true; /* input is polled on its fd, not on the ring */
+        if (rx_queue(i) == q || (tx_queue(i) == q && c->ports[i].tx_busy))
+            return true;
     return false;
 }
 
@@ -372,7 +425,7 @@ static void *console_thread(void *arg)
          * guest queued more meanwhile, go round again instead of sleeping. */
         bool more = false;
         for (unsigned q = 0; q < dev->n_queues; q++)
-            more |= virtq_enable_notify(queue(c, q)) && !is_idle_rx(c, q);
+            more |= virtq_enable_notify(queue(c, q)) && !is_idle(c, q);
         if (more)
             continue;
         unsigned n = 0;
@@ -404,7 +457,7 @@ static void *console_thread(void *arg)
     /* Flush what the guest wrote last. */
     if (!atomic_load(&dev->failed))
         for (unsigned i = 0; i < c->n_ports; i++)
-            drain_tx(c, i);
+            flush_tx(c, i, OUT_IDLE_MS);
     return NULL;
 }
 
@@ -458,6 +511,7 @@ static void console_reset(struct virtio_device *dev)
         c->ports[i].ready = false;
         c->ports[i].guest_open = false;
         c->ports[i].input_wait = false;
+        c->ports[i].tx_busy = false; /* its chain went with the queue */
     }
     pthread_mutex_unlock(&c->lock);
 }
@@ -468,6 +522,7 @@ static void console_destroy(struct virtio_device *dev)
     stop_worker(c);
     for (unsigned i = 0; i < c->n_ports; i++) {
         struct port *p = &c->ports[i];
+        out_fifo_close(p->out, OUT_IDLE_MS);
         if (p->spec.owns_fds) {
             if (p->spec.in_fd >= 0)
                 close(p->spec.in_fd);
@@ -504,10 +559,20 @@ int console_create(const char *name, const struct console_port_spec *ports, unsi
     c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     c->size_fd = size_fd;
     c->n_ports = n_ports;
+    int err = c->wake_fd < 0 ? errno : 0;
     for (unsigned i = 0; i < n_ports; i++) {
-        c->ports[i].spec = ports[i];
+        struct port *p = &c->ports[i];
+        p->spec = ports[i];
         if (ports[i].name)
-            snprintf(c->ports[i].name, sizeof(c->ports[i].name), "%s", ports[i].name);
+            snprintf(p->name, sizeof(p->name), "%s", ports[i].name);
+        if (!err && ports[i].out_fd >= 0 && !ports[i].on_output) {
+            char what[96];
+            snprintf(what, sizeof(what), "%s port %u%s%s", name, i, p->name[0] ? " " : "", p->name);
+            p->out =
+                out_fifo_new(what, ports[i].out_fd, OUT_FIFO_BYTES, OUT_STALL_MS, fifo_has_room, c);
+            if (!p->out)
+                err = errno;
+        }
     }
     read_window_size(c);
     c->dev = dev;
@@ -521,8 +586,7 @@ int console_create(const char *name, const struct console_port_spec *ports, unsi
     for (unsigned q = 0; q < dev->n_queues; q++)
         dev->queue_max[q] = QUEUE_SIZE;
     dev->priv = c;
-    if (c->wake_fd < 0) {
-        int err = errno;
+    if (err) {
         console_destroy(dev);
         free(dev);
         return -err;

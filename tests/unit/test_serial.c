@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* SRCS: src/devices/legacy/serial.c */
+/* SRCS: src/devices/legacy/serial.c src/util/out_fifo.c src/util/log.c */
 /* The 16550A: transmit, receive FIFO and flow control, interrupts, loopback. */
 #include "test.h"
 
@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "devices/legacy/serial.h"
+#include "util/log.h"
 
 #define DATA 0
 #define IER  1
@@ -42,12 +43,19 @@ static void test_transmit(void)
     int out[2];
     CHECK_EQ(pipe(out), 0);
     struct host h = {0};
-    struct serial *s = serial_new(-1, out[1], &ops, &h);
+    struct serial *s = serial_new("test", -1, out[1], &ops, &h);
     CHECK(serial_read(s, LSR) & 0x60); /* THRE and TEMT: always ready */
     serial_write(s, DATA, 'h');
     serial_write(s, DATA, 'i');
     char buf[4] = "";
-    CHECK_EQ(read(out[0], buf, sizeof(buf)), 2);
+    size_t got = 0;
+    while (got < 2) { /* the output's own thread writes it */
+        ssize_t n = read(out[0], buf + got, sizeof(buf) - got);
+        CHECK(n > 0);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
     CHECK(memcmp(buf, "hi", 2) == 0);
     /* THRI: raised when enabled while empty, cleared by reading IIR. */
     serial_write(s, IER, 0x02);
@@ -61,10 +69,45 @@ static void test_transmit(void)
     close(out[1]);
 }
 
+/* A host that stops reading: the transmitter reads busy, and THRE comes back with room. */
+static void test_output_backpressure(void)
+{
+    int out[2];
+    CHECK_EQ(pipe(out), 0);
+    struct host h = {0};
+    struct serial *s = serial_new("test", -1, out[1], &ops, &h);
+    serial_write(s, IER, 0x02);
+    CHECK_EQ(serial_read(s, IIR) & 0x0f, 0x02);
+    /* The pipe (64 KiB) and the fifo (64 KiB) fill up; then LSR says busy. */
+    int sent = 0;
+    while (sent < 1 << 20 && (serial_read(s, LSR) & 0x20)) {
+        serial_write(s, DATA, (uint8_t)sent);
+        serial_read(s, IIR); /* acknowledge THRI as the driver does */
+        if (++sent % 4096 == 0)
+            usleep(2000); /* let the writer fill the pipe */
+    }
+    CHECK(sent >= 64 * 1024 && sent < 1 << 20);
+    CHECK(!(serial_read(s, LSR) & 0x20));
+    CHECK(!h.irq);
+    /* The host reads: room comes back, and with it the THRE interrupt. */
+    static uint8_t sink[65536];
+    ssize_t n = read(out[0], sink, sizeof(sink));
+    CHECK(n > 0);
+    for (int i = 0; i < 2000 && !h.irq; i++)
+        usleep(1000);
+    CHECK(h.irq);
+    CHECK(serial_read(s, LSR) & 0x20);
+    close(out[0]); /* the reader goes: writes are discarded, nothing blocks */
+    for (int i = 0; i < 200000; i++)
+        serial_write(s, DATA, 'x');
+    serial_free(s);
+    close(out[1]);
+}
+
 static void test_divisor_latch(void)
 {
     struct host h = {0};
-    struct serial *s = serial_new(-1, -1, &ops, &h);
+    struct serial *s = serial_new("test", -1, -1, &ops, &h);
     serial_write(s, LCR, 0x83);
     CHECK_EQ(serial_read(s, DATA), 12); /* 9600 baud after reset */
     serial_write(s, DATA, 1);
@@ -81,7 +124,7 @@ static void test_receive_flow_control(void)
     int in[2];
     CHECK_EQ(pipe2(in, O_NONBLOCK), 0);
     struct host h = {0};
-    struct serial *s = serial_new(in[0], -1, &ops, &h);
+    struct serial *s = serial_new("test", in[0], -1, &ops, &h);
     serial_write(s, IER, 0x01);
     char many[40];
     memset(many, 'x', sizeof(many));
@@ -115,7 +158,7 @@ static void test_loopback(void)
     int out[2];
     CHECK_EQ(pipe2(out, O_NONBLOCK), 0);
     struct host h = {0};
-    struct serial *s = serial_new(-1, out[1], &ops, &h);
+    struct serial *s = serial_new("test", -1, out[1], &ops, &h);
     serial_write(s, MCR, 0x10 | 0x0f);
     CHECK_EQ(serial_read(s, 6) & 0xf0, 0xf0); /* MSR mirrors the modem outputs */
     serial_write(s, DATA, 0x42);
@@ -134,7 +177,9 @@ static void test_loopback(void)
 
 int main(void)
 {
+    log_configure(2, LOG_OFF, 0, false);
     RUN(test_transmit);
+    RUN(test_output_backpressure);
     RUN(test_divisor_latch);
     RUN(test_receive_flow_control);
     RUN(test_loopback);

@@ -37,6 +37,47 @@ if want chroot-exit-codes; then
     [ "$good" = 1 ] && ok chroot-exit-codes
 fi
 
+if want fs-durability; then
+    # fsync on a virtio-fs file, then the VMM dies at once: the data is on the host.
+    rm -f "$R/work/dur"
+    "$KC" "$R" /bin/sh -c '
+        echo -n DURABLE-FS | dd of=/work/dur conv=fsync 2>/dev/null
+        echo SYNCED; sleep 300' </dev/null >"$T/out" 2>"$T/err" &
+    pid=$!
+    i=0
+    while ! grep -q SYNCED "$T/out" 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+    kill -KILL "$pid"
+    watch "$pid" 30
+    got=$(cat "$R/work/dur" 2>/dev/null)
+    if [ "$got" = DURABLE-FS ]; then ok fs-durability; else bad fs-durability "the host file has '$got'"; fi
+    rm -f "$R/work/dur"
+fi
+
+if want console-flood-unread; then
+    # The workload floods its stdout, a pipe that nobody reads: neither a vCPU
+    # nor a device thread may block on it. The shutdown eventfd still ends the
+    # VM, and the output that could not be written is dropped and reported.
+    rm -f "$T/unread"
+    mkfifo "$T/unread"
+    sleep 300 <"$T/unread" &
+    reader=$!
+    start=$(date +%s)
+    "$VMT" --root "$R" --shutdown-after 5 -- /bin/sh -c \
+        'while :; do echo flood-flood-flood-flood-flood-flood-flood-flood-flood; done' \
+        </dev/null >"$T/unread" 2>"$T/err" &
+    watch $! 120
+    st=$?
+    took=$(($(date +%s) - start))
+    kill "$reader" 2>/dev/null
+    wait "$reader" 2>/dev/null
+    rm -f "$T/unread"
+    if [ "$st" = 143 ] && [ "$took" -lt 100 ] && grep -q "bytes of output were dropped" "$T/err"; then
+        ok console-flood-unread
+    else
+        bad console-flood-unread "status $st after ${took}s"
+    fi
+fi
+
 if want chroot-killed; then
     kc "$R" /bin/sh -c 'kill -KILL $$' </dev/null
     expect chroot-killed 137

@@ -90,7 +90,7 @@ int com_port_attach(struct machine *m, unsigned index, int in_fd, int out_fd)
         return -ENOMEM;
     *p = (struct com_port){.m = m, .in_fd = -1, .irq = com_irq[index]};
     snprintf(p->name, sizeof(p->name), "COM%u", index + 1);
-    p->uart = serial_new(in_fd, out_fd, &port_ops, p);
+    p->uart = serial_new(p->name, in_fd, out_fd, &port_ops, p);
     if (!p->uart) {
         free(p);
         return -ENOMEM;

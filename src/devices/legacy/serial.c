@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * 16550A UART, enough for Linux's 8250 driver and earlycon: transmit goes
- * straight to the output fd, receive has a 16-byte FIFO fed from the input
- * fd, interrupts for "data ready" and "transmitter empty", loopback mode
- * for the driver's probe.
+ * to the output fd through a bounded fifo with a writer thread of its own
+ * (util/out_fifo.h), so a vCPU never waits for the host reader; while the
+ * fifo is full the transmitter reads "busy" and the guest waits for the
+ * THRE interrupt. Receive has a 16-byte FIFO fed from the input fd;
+ * loopback mode for the driver's probe.
  */
 #include "devices/legacy/serial.h"
 
@@ -11,6 +13,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+#include "util/out_fifo.h"
 
 #define REG_DATA 0 /* RBR / THR, or DLL with DLAB */
 #define REG_IER  1 /* or DLM with DLAB */
@@ -37,10 +41,16 @@
 #define MSR_IDLE     0xb0 /* DCD, DSR, CTS */
 
 #define FIFO_SIZE 16
+/* Output waiting for the host reader, and when a reader that does not read counts as stalled. */
+#define OUT_FIFO_BYTES (64u << 10)
+#define OUT_STALL_MS   10000
+#define OUT_IDLE_MS    2000
 
 struct serial {
     pthread_mutex_t lock;
-    int in_fd, out_fd;
+    int in_fd;
+    struct out_fifo *out; /* NULL: output is discarded */
+    bool tx_waiting;      /* the fifo was full: THRE comes back with room */
     const struct serial_ops *ops;
     void *opaque;
     bool rx_stalled; /* input is not watched until the FIFO drains */
@@ -51,17 +61,38 @@ struct serial {
     bool irq_level;
 };
 
-struct serial *serial_new(int in_fd, int out_fd, const struct serial_ops *ops, void *opaque)
+static void update_irq(struct serial *s);
+
+/* From the fifo's writer thread: room again after it was full. */
+static void out_has_room(void *opaque)
+{
+    struct serial *s = opaque;
+    pthread_mutex_lock(&s->lock);
+    if (s->tx_waiting) {
+        s->tx_waiting = false;
+        s->thr_empty_pending = true;
+        update_irq(s);
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+struct serial *serial_new(const char *name, int in_fd, int out_fd, const struct serial_ops *ops,
+                          void *opaque)
 {
     struct serial *s = calloc(1, sizeof(*s));
     if (!s)
         return NULL;
     pthread_mutex_init(&s->lock, NULL);
     s->in_fd = in_fd;
-    s->out_fd = out_fd;
     s->ops = ops;
     s->opaque = opaque;
     s->dll = 12; /* 9600 baud, as after reset */
+    if (out_fd >= 0 &&
+        !(s->out = out_fifo_new(name, out_fd, OUT_FIFO_BYTES, OUT_STALL_MS, out_has_room, s))) {
+        pthread_mutex_destroy(&s->lock);
+        free(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -69,8 +100,15 @@ void serial_free(struct serial *s)
 {
     if (!s)
         return;
+    out_fifo_close(s->out, OUT_IDLE_MS);
     pthread_mutex_destroy(&s->lock);
     free(s);
+}
+
+/* Whether the transmitter can take a byte (the fifo has room, or drops for a stalled reader). */
+static bool tx_ready(const struct serial *s)
+{
+    return !s->out || (s->mcr & MCR_LOOP) || out_fifo_can_take(s->out);
 }
 
 static uint8_t pending_iir(const struct serial *s)
@@ -103,12 +141,14 @@ static void transmit(struct serial *s, uint8_t c)
 {
     if (s->mcr & MCR_LOOP) {
         rx_push(s, c);
-    } else if (s->out_fd >= 0) {
-        /* Blocking is acceptable: a slow terminal slows a guest that prints. */
-        while (write(s->out_fd, &c, 1) < 0 && errno == EINTR) {
-        }
+    } else if (s->out) {
+        /* A byte written while THRE was clear has nowhere to go: the guest ignored LSR. */
+        out_fifo_write(s->out, &c, 1);
     }
-    s->thr_empty_pending = true;
+    if (tx_ready(s))
+        s->thr_empty_pending = true;
+    else
+        s->tx_waiting = true;
 }
 
 uint8_t serial_read(struct serial *s, unsigned offset)
@@ -144,7 +184,7 @@ uint8_t serial_read(struct serial *s, unsigned offset)
         v = s->mcr;
         break;
     case REG_LSR:
-        v = LSR_THRE | LSR_TEMT | (s->rx_len ? LSR_DR : 0);
+        v = (tx_ready(s) ? LSR_THRE | LSR_TEMT : 0) | (s->rx_len ? LSR_DR : 0);
         break;
     case REG_MSR:
         if (s->mcr & MCR_LOOP) {
@@ -179,7 +219,7 @@ void serial_write(struct serial *s, unsigned offset, uint8_t value)
             s->dlm = value;
         } else {
             /* Enabling THRI while the transmitter is empty raises it at once. */
-            if (!(s->ier & IER_THRI) && (value & IER_THRI))
+            if (!(s->ier & IER_THRI) && (value & IER_THRI) && tx_ready(s))
                 s->thr_empty_pending = true;
             s->ier = value & 0x0f;
         }

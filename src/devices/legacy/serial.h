@@ -9,14 +9,18 @@
 struct serial;
 
 struct serial_ops {
-    /* Raise or lower the UART's interrupt line. */
+    /* Raise or lower the UART's interrupt line (also from the output's writer thread). */
     void (*set_irq)(void *opaque, bool level);
     /* The receive FIFO was full and has room again: resume reading input. */
     void (*rx_space)(void *opaque);
 };
 
-/* A UART writing guest output to out_fd and taking input from in_fd (-1: none). */
-struct serial *serial_new(int in_fd, int out_fd, const struct serial_ops *ops, void *opaque);
+/*
+ * A UART writing guest output to out_fd and taking input from in_fd (-1:
+ * none); name is for messages. Returns NULL if out of memory or threads.
+ */
+struct serial *serial_new(const char *name, int in_fd, int out_fd, const struct serial_ops *ops,
+                          void *opaque);
 void serial_free(struct serial *s);
 
 /* Register access from a vCPU (offset 0..7 from the base port). */
