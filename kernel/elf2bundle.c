@@ -18,20 +18,25 @@
 #include <elf.h>
 #include <inttypes.h>
 #include <stdint.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define BUNDLE_ALIGN ((uint64_t)64 * 1024)
-#define MAX_BUNDLE ((uint64_t)1 << 30) /* sanity bound on the span */
+#define MAX_BUNDLE   ((uint64_t)1 << 30) /* sanity bound on the span */
 
 static const char *prog = "elf2bundle";
 
-static void die(const char *fmt, const char *arg)
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
     fprintf(stderr, "%s: ", prog);
-    fprintf(stderr, fmt, arg);
+    vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
+    va_end(ap);
     exit(1);
 }
 
@@ -181,8 +186,8 @@ int main(int argc, char **argv)
         die("%s: path too long for the header", in);
     write_file(out_h, hdr, (size_t)n);
 
-    printf("kernel bundle: load 0x%" PRIx64 " entry 0x%" PRIx64 " size %" PRIu64
-           " (span %" PRIu64 ", %d PT_LOAD)\n",
+    printf("kernel bundle: load 0x%" PRIx64 " entry 0x%" PRIx64 " size %" PRIu64 " (span %" PRIu64
+           ", %d PT_LOAD)\n",
            load, (uint64_t)eh.e_entry, size, span, nload);
     free(used);
     free(blob);
