@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/log_limit.h"
 #include "util/out_fifo.h"
 #include "virtio/device.h"
 
@@ -85,6 +86,7 @@ struct console {
     unsigned n_pending;
     uint16_t cols, rows;
 
+    struct log_limit drops; /* a guest that never takes control messages is logged once */
     int wake_fd;
     bool running;
     atomic_bool stop;
@@ -108,7 +110,11 @@ static void ctrl_queue(struct console *c, uint32_t id, uint16_t event, uint16_t 
                        const void *extra, unsigned extra_len)
 {
     if (c->n_pending == CTRL_PENDING_MAX) {
-        log_warn("%s: too many control messages queued, dropping one", c->dev->name);
+        uint64_t unlogged;
+        if (log_limit_pass(&c->drops, "ctrl_queue", &unlogged))
+            log_warn("%s: too many control messages queued, dropping one (and %llu more since "
+                     "this was last logged)",
+                     c->dev->name, (unsigned long long)unlogged);
         return;
     }
     struct ctrl_msg *m = &c->pending[c->n_pending++];
@@ -532,6 +538,7 @@ static void console_destroy(struct virtio_device *dev)
     }
     if (c->wake_fd >= 0)
         close(c->wake_fd);
+    log_limit_destroy(&c->drops);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }
@@ -556,6 +563,7 @@ int console_create(const char *name, const struct console_port_spec *ports, unsi
         return -ENOMEM;
     }
     pthread_mutex_init(&c->lock, NULL);
+    log_limit_init(&c->drops);
     c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     c->size_fd = size_fd;
     c->n_ports = n_ports;

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "util/guest_mem.h"
+#include "util/log_limit.h"
 #include "virtio/queue.h"
 
 struct machine;
@@ -97,6 +98,8 @@ struct virtio_device {
     atomic_bool failed; /* NEEDS_RESET was set */
     /* Interrupts raised (a debug statistic). */
     atomic_ulong n_interrupts;
+    /* Failures logged once per kind, then rate-limited (a guest may break it in a loop). */
+    struct log_limit fail_log;
 };
 
 /* Prepare the transport state of a device whose ops/ids/queues are set. */

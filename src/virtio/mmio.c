@@ -66,6 +66,7 @@ void virtio_device_init(struct virtio_device *dev)
     atomic_init(&dev->isr, 0);
     atomic_init(&dev->failed, false);
     atomic_init(&dev->n_interrupts, 0);
+    log_limit_init(&dev->fail_log);
 }
 
 void virtio_device_interrupt(struct virtio_device *dev, unsigned isr_bits)
@@ -95,12 +96,20 @@ void virtio_device_fail(struct virtio_device *dev, const char *fmt, ...)
     atomic_fetch_or(&dev->isr, VIRTIO_ISR_CONFIG);
     if (atomic_exchange(&dev->failed, true))
         return;
-    char msg[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    log_error("%s: %s; the device stops until the driver resets it", dev->name, msg);
+    uint64_t unlogged;
+    if (log_limit_pass(&dev->fail_log, fmt, &unlogged)) {
+        char msg[256];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        if (unlogged)
+            log_error("%s: %s; the device stops until the driver resets it (%llu more times since "
+                      "this was last logged)",
+                      dev->name, msg, (unsigned long long)unlogged);
+        else
+            log_error("%s: %s; the device stops until the driver resets it", dev->name, msg);
+    }
     virtio_device_interrupt(dev, VIRTIO_ISR_CONFIG);
 }
 

@@ -21,6 +21,7 @@ static void destroy_device(void *arg)
         if (dev->kick_fds[q] >= 0)
             close(dev->kick_fds[q]);
     pthread_mutex_destroy(&dev->lock);
+    log_limit_destroy(&dev->fail_log);
     free(dev);
 }
 

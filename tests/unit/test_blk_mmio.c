@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* SRCS: src/virtio/blk/device.c src/virtio/blk/disk.c src/virtio/blk/request.c src/virtio/blk/io_sync.c src/virtio/blk/io_uring.c src/virtio/blk/worker.c src/virtio/mmio.c src/virtio/queue.c src/util/guest_mem.c src/util/log.c */
+/* SRCS: src/virtio/blk/device.c src/virtio/blk/disk.c src/virtio/blk/request.c src/virtio/blk/io_sync.c src/virtio/blk/io_uring.c src/virtio/blk/worker.c src/virtio/mmio.c src/virtio/queue.c src/util/guest_mem.c src/util/log.c src/util/log_limit.c */
 /* LDLIBS: -luring */
 /*
  * virtio-blk behind the real virtio-mmio transport, driven the way a guest
@@ -19,9 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vm/config.h"
 #include "libkrun.h"
 #include "util/guest_mem.h"
+#include "util/log.h"
+#include "virtio/blk/config.h"
 #include "virtio/blk/blk.h"
 #include "virtio/device.h"
 
@@ -353,6 +354,46 @@ static void test_destroy_while_busy(void)
     teardown(g);
 }
 
+/* A guest that breaks the ring, resets and breaks it again: one log line, not one per round. */
+static void test_failure_logged_once(void)
+{
+    char img[128];
+    snprintf(img, sizeof(img), "%s/again.img", tmpdir);
+    make_image(img, MIB);
+    int p[2];
+    CHECK_EQ(pipe2(p, O_NONBLOCK), 0);
+    CHECK_EQ(log_configure(p[1], LOG_ERROR, KRUN_LOG_STYLE_NEVER, false), 0);
+    struct guest *g = setup(img, false);
+    for (int round = 0; round < 20; round++) {
+        CHECK(driver_init(g, want_all) & S_DRIVER_OK);
+        g->desc[0] = (struct vring_desc){HDR_GPA, 16, VRING_DESC_F_NEXT, 1};
+        g->desc[1] = (struct vring_desc){STAT_GPA, 1, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 0};
+        g->avail->ring[0] = 0;
+        g->avail_idx = 1;
+        publish(g);
+        bool needs_reset = false;
+        for (int i = 0; i < 5000 && !needs_reset; i++) {
+            needs_reset = rd(g, R_STATUS) & S_NEEDS_RESET;
+            if (!needs_reset) {
+                struct timespec ts = {0, 1000000};
+                nanosleep(&ts, NULL);
+            }
+        }
+        CHECK(needs_reset);
+    }
+    teardown(g);
+    CHECK_EQ(log_configure(2, LOG_ERROR, KRUN_LOG_STYLE_NEVER, false), 0);
+    static char logged[65536];
+    ssize_t n = read(p[0], logged, sizeof(logged) - 1);
+    logged[n > 0 ? n : 0] = '\0';
+    int lines = 0;
+    for (const char *q = logged; (q = strstr(q, "broken virtqueue")); q++)
+        lines++;
+    CHECK_EQ(lines, 1);
+    close(p[0]);
+    close(p[1]);
+}
+
 int main(void)
 {
     const char *base = getenv("TMPDIR");
@@ -364,6 +405,7 @@ int main(void)
     RUN(test_registers_and_config);
     RUN(test_io_through_transport);
     RUN(test_broken_ring);
+    RUN(test_failure_logged_once);
     RUN(test_destroy_while_busy);
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);

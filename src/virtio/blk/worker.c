@@ -174,7 +174,10 @@ static void run_uring(struct blk_worker *w)
     for (;;) {
         int ret = io_uring_submit_and_wait(&w->ring, 1);
         if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
-            log_error("%s: io_uring: %s", w->name, strerror(-ret));
+            uint64_t unlogged;
+            if (log_limit_pass(&w->errors, "io_uring_submit_and_wait", &unlogged))
+                log_error("%s: io_uring: %s (%llu more times since this was last logged)", w->name,
+                          strerror(-ret), (unsigned long long)unlogged);
             usleep(1000);
         }
         struct io_uring_cqe *cqe;
@@ -330,6 +333,7 @@ int blk_worker_start(struct blk_worker *w)
     }
     w->inflight = 0;
     w->starved = w->failed = w->pushed = false;
+    log_limit_init(&w->errors);
     w->uring = w->try_uring && setup_uring(w);
 
     /* Signals are for the threads that expect them (vCPU kicks, the host program's). */
@@ -340,6 +344,7 @@ int blk_worker_start(struct blk_worker *w)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (ret != 0) {
         free_resources(w);
+        log_limit_destroy(&w->errors);
         return -ret;
     }
     pthread_setname_np(w->thread, "krun-blk");
@@ -354,4 +359,5 @@ void blk_worker_join(struct blk_worker *w)
     pthread_join(w->thread, NULL);
     w->started = false;
     free_resources(w);
+    log_limit_destroy(&w->errors);
 }

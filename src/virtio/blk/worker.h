@@ -23,6 +23,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "util/log_limit.h"
 #include "virtio/blk/io.h"
 #include "virtio/blk/request.h"
 #include "virtio/device.h"
@@ -65,6 +66,7 @@ struct blk_worker {
     bool failed;  /* the ring broke: the device awaits a reset */
     bool pushed;  /* pushed since the last notify */
     struct blk_bounce bounce;
+    struct log_limit errors; /* a failing io_uring is logged once, not 1000 times a second */
     uint64_t kick_buf;
 };
 
