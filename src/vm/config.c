@@ -15,7 +15,7 @@ void vm_config_init(struct vm_config *cfg)
     cfg->ram_mib = 128;
     cfg->implicit_init = true;
     cfg->implicit_console = true;
-    cfg->implicit_vsock = true;
+    cfg->vsock.mode = VSOCK_IMPLICIT;
     cfg->shutdown_efd = -1;
     /* 5a:94:ef:e4:0c:ee, upstream's default MAC for the legacy interface. */
     memcpy(cfg->legacy_mac, (uint8_t[6]){0x5a, 0x94, 0xef, 0xe4, 0x0c, 0xee}, 6);
@@ -65,10 +65,7 @@ void vm_config_free(struct vm_config *cfg)
     for (size_t i = 0; i < cfg->n_nets; i++)
         free(cfg->nets[i].path);
     free(cfg->nets);
-    strvec_clear(&cfg->port_map);
-    for (size_t i = 0; i < cfg->n_vsock_ports; i++)
-        free(cfg->vsock_ports[i].path);
-    free(cfg->vsock_ports);
+    vsock_config_free(&cfg->vsock);
     if (cfg->shutdown_efd >= 0)
         close(cfg->shutdown_efd);
     memset(cfg, 0, sizeof(*cfg));

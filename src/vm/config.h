@@ -15,6 +15,7 @@
 #include "util/strvec.h"
 #include "virtio/blk/config.h"
 #include "virtio/fs/config.h"
+#include "virtio/vsock/config.h"
 
 #define KRUN_MAX_ARGS 4096
 
@@ -45,12 +46,6 @@ struct net_config {
     uint8_t mac[6];
     uint32_t features;
     uint32_t flags;
-};
-
-struct vsock_port_config {
-    uint32_t port;
-    char *path;
-    bool listen;
 };
 
 struct vm_config {
@@ -105,17 +100,17 @@ struct vm_config {
     size_t n_nets;
     bool legacy_net_api; /* krun_set_passt_fd / krun_set_gvproxy_path */
     uint8_t legacy_mac[6];
-    bool implicit_vsock; /* default true */
-    bool explicit_vsock;
-    uint32_t tsi_features;
-    bool port_map_set;
-    struct strvec port_map;
-    struct vsock_port_config *vsock_ports;
-    size_t n_vsock_ports;
+    struct vsock_config vsock;
 
     /* shutdown: eventfd handed out by krun_get_shutdown_eventfd, or -1 */
     int shutdown_efd;
 };
+
+/* Whether the VM has a network interface (which turns off the implicit TSI). */
+static inline bool vm_config_has_net(const struct vm_config *cfg)
+{
+    return cfg->n_nets > 0 || cfg->legacy_net_api;
+}
 
 void vm_config_init(struct vm_config *cfg);
 void vm_config_free(struct vm_config *cfg);
