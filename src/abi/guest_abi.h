@@ -61,6 +61,18 @@
 #define KRUN_STATUS_CANNOT_EXEC 126
 #define KRUN_STATUS_NOT_FOUND   127
 
+/*
+ * TSI (transparent socket impersonation): the kernel parameters that make
+ * user sockets TSI sockets (upstream's names), and the interface the init
+ * adds when tsi_hijack is set so that programs see a network (upstream's
+ * dummy0 with 203.0.113.1/24, TEST-NET-3, and a default route through it).
+ */
+#define KRUN_CMDLINE_TSI_HIJACK      "tsi_hijack"
+#define KRUN_CMDLINE_TSI_HIJACK_UNIX "tsi_hijack_unix"
+#define KRUN_TSI_IFNAME              "dummy0"
+#define KRUN_TSI_ADDR                "203.0.113.1"
+#define KRUN_TSI_PREFIX              24
+
 /* Guest kernel -> VMM (kernel/patches/0002): a panic, pvpanic's ISA port and bit. */
 #define KRUN_PANIC_PORT     0x505
 #define KRUN_PANIC_PANICKED 1u

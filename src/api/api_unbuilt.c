@@ -40,31 +40,6 @@ int32_t krun_set_net_mac(uint32_t ctx_id, uint8_t *const c_mac)
     return -ENOSYS;
 }
 
-int32_t krun_set_port_map(uint32_t ctx_id, const char *const port_map[])
-{
-    return -ENOSYS;
-}
-
-int32_t krun_add_vsock_port(uint32_t ctx_id, uint32_t port, const char *c_filepath)
-{
-    return -ENOSYS;
-}
-
-int32_t krun_add_vsock_port2(uint32_t ctx_id, uint32_t port, const char *c_filepath, bool listen)
-{
-    return -ENOSYS;
-}
-
-int32_t krun_add_vsock(uint32_t ctx_id, uint32_t tsi_features)
-{
-    return -ENOSYS;
-}
-
-int32_t krun_disable_implicit_vsock(uint32_t ctx_id)
-{
-    return -ENOSYS;
-}
-
 int32_t krun_set_gpu_options(uint32_t ctx_id, uint32_t virgl_flags)
 {
     return -ENOSYS;

@@ -45,6 +45,18 @@ static int append_word(struct strbuf *out, const char *prefix, const char *word,
     return sb_printf(out, quote ? " %s\"%s\"" : " %s%s", prefix, word);
 }
 
+/* After the devices, as upstream: the TSI families the vsock device proxies. */
+static int append_tsi(const struct vm_config *cfg, struct strbuf *out)
+{
+    struct vsock_plan plan = vsock_config_resolve(&cfg->vsock, vm_config_has_net(cfg));
+    int ret = 0;
+    if (plan.present && (plan.tsi_features & VSOCK_TSI_INET))
+        ret = sb_puts(out, " " KRUN_CMDLINE_TSI_HIJACK);
+    if (!ret && plan.present && (plan.tsi_features & VSOCK_TSI_UNIX))
+        ret = sb_puts(out, " " KRUN_CMDLINE_TSI_HIJACK_UNIX);
+    return ret;
+}
+
 /* Upstream's encoding: KRUN_* and the environment as words, arguments after "--". */
 static int append_workload(const struct vm_config *cfg, struct strbuf *out,
                            const struct strvec *devices, char *err, size_t errlen)
@@ -83,6 +95,8 @@ static int append_workload(const struct vm_config *cfg, struct strbuf *out,
     }
     for (size_t i = 0; !ret && i < devices->n; i++)
         ret = sb_printf(out, " %s", devices->v[i]);
+    if (!ret)
+        ret = append_tsi(cfg, out);
     if (!ret && cfg->argv.n) {
         if (cfg->argv.n + 1 > CMDLINE_INIT_ENV_MAX) {
             snprintf(err, errlen, "%zu arguments do not fit the kernel command line (at most %d)",
@@ -109,6 +123,8 @@ int cmdline_build(const struct vm_config *cfg, bool workload_in_file, const stru
     if (workload_in_file) {
         for (size_t i = 0; !ret && i < devices->n; i++)
             ret = sb_printf(out, " %s", devices->v[i]);
+        if (!ret)
+            ret = append_tsi(cfg, out);
     } else {
         ret = append_workload(cfg, out, devices, err, errlen);
     }

@@ -20,7 +20,8 @@ struct vm;
     X(implicit_console) /* hvc0 with the krun-* ports (workload streams, signals, exit) */         \
     X(consoles)         /* krun_add_virtio_console_* */                                            \
     X(shares)           /* virtio-fs: krun_set_root, krun_add_virtiofs* */                         \
-    X(disks)            /* virtio-blk: krun_add_disk* */
+    X(disks)            /* virtio-blk: krun_add_disk* */                                           \
+    X(vsock)            /* virtio-vsock: TSI, krun_add_vsock_port* */
 
 #define VM_DEVICE_DECLARE(name) int vm_attach_##name(struct vm *vm);
 VM_DEVICES(VM_DEVICE_DECLARE)

@@ -218,7 +218,6 @@ static void test_unbuilt_features(void)
 {
     uint32_t c = new_ctx();
     uint8_t mac[6] = {0};
-    const char *const none[] = {NULL};
     uint8_t edid[128] = {0};
     uint16_t sizes[] = {256, 0};
     CHECK_EQ(krun_add_net_unixstream(c, NULL, 3, mac, 0, 0), -ENOSYS);
@@ -227,11 +226,6 @@ static void test_unbuilt_features(void)
     CHECK_EQ(krun_set_passt_fd(c, 3), -ENOSYS);
     CHECK_EQ(krun_set_gvproxy_path(c, (char *)"/s"), -ENOSYS);
     CHECK_EQ(krun_set_net_mac(c, mac), -ENOSYS);
-    CHECK_EQ(krun_set_port_map(c, none), -ENOSYS);
-    CHECK_EQ(krun_add_vsock_port(c, 1, "/s"), -ENOSYS);
-    CHECK_EQ(krun_add_vsock_port2(c, 1, "/s", true), -ENOSYS);
-    CHECK_EQ(krun_add_vsock(c, 0), -ENOSYS);
-    CHECK_EQ(krun_disable_implicit_vsock(c), -ENOSYS);
     CHECK_EQ(krun_set_gpu_options(c, 0), -ENOSYS);
     CHECK_EQ(krun_set_gpu_options2(c, 0, 1 << 20), -ENOSYS);
     CHECK_EQ(krun_add_display(c, 640, 480), -ENOSYS);
@@ -245,6 +239,65 @@ static void test_unbuilt_features(void)
     CHECK_EQ(krun_add_vhost_user_device(c, KRUN_VIRTIO_DEVICE_RNG, "/s", NULL, 0, sizes), -ENOSYS);
     CHECK_EQ(krun_set_firmware(c, "/fw"), -ENOSYS);
     CHECK_EQ(krun_set_tee_config_file(c, "/t"), -ENOSYS);
+    CHECK_EQ(krun_free_ctx(c), 0);
+}
+
+/*
+ * vsock and TSI (libkrun-behaviour.md 1.6): the port map's format and
+ * duplicates, -ENODEV once vsock is disabled, -EEXIST for a listening path
+ * that exists and for krun_add_vsock while the implicit device is on.
+ */
+static void test_vsock(void)
+{
+    const uint32_t bad = 999999;
+    const char *const none[] = {NULL};
+    const char *const good[] = {"8080:80", "+1:2", "65535:0", NULL};
+    CHECK_EQ(krun_set_port_map(bad, good), -ENOENT);
+    CHECK_EQ(krun_add_vsock_port(bad, 1, "/s"), -ENOENT);
+    CHECK_EQ(krun_add_vsock_port2(bad, 1, "/s", false), -ENOENT);
+    CHECK_EQ(krun_add_vsock(bad, 0), -ENOENT);
+    CHECK_EQ(krun_disable_implicit_vsock(bad), -ENOENT);
+
+    uint32_t c = new_ctx();
+    CHECK_EQ(krun_set_port_map(c, good), 0);
+    CHECK_EQ(krun_set_port_map(c, none), 0); /* an empty map is a map */
+    CHECK_EQ(krun_set_port_map(c, NULL), -EINVAL);
+    /* "host:guest", u16 each; a guest or a host port twice is -EINVAL. */
+    static const char *const bad_maps[][3] = {
+        {"80", NULL},         {"80:", NULL},        {":80", NULL},  {"1:2:3", NULL},
+        {"65536:1", NULL},    {"1:-1", NULL},       {"a:1", NULL},  {" 1:2", NULL},
+        {"1:2", "3:2", NULL}, {"1:2", "1:3", NULL}, {"1:2x", NULL},
+    };
+    for (size_t i = 0; i < sizeof(bad_maps) / sizeof(bad_maps[0]); i++)
+        CHECK_EQ(krun_set_port_map(c, bad_maps[i]), -EINVAL);
+
+    CHECK_EQ(krun_add_vsock_port(c, 1234, "/tmp/some.sock"), 0);
+    CHECK_EQ(krun_add_vsock_port(c, 1234, "/tmp/other.sock"), 0); /* replaced */
+    CHECK_EQ(krun_add_vsock_port(c, 1, NULL), -EINVAL);
+    CHECK_EQ(krun_add_vsock_port2(c, 1, "", false), -EINVAL);
+    /* Listening: the VMM creates the socket, the path must not exist. */
+    CHECK_EQ(krun_add_vsock_port2(c, 2, "/", true), -EEXIST);
+    CHECK_EQ(krun_add_vsock_port2(c, 2, "/nonexistent-dir/x.sock", true), 0);
+
+    /* krun_add_vsock needs the implicit device disabled first, and is once only. */
+    CHECK_EQ(krun_add_vsock(c, KRUN_TSI_HIJACK_INET), -EEXIST);
+    CHECK_EQ(krun_disable_implicit_vsock(c), 0);
+    CHECK_EQ(krun_set_port_map(c, good), -ENODEV);
+    CHECK_EQ(krun_add_vsock_port(c, 5, "/tmp/x.sock"), -ENODEV);
+    CHECK_EQ(krun_add_vsock_port2(c, 5, "/tmp/x.sock", true), -ENODEV);
+    CHECK_EQ(krun_add_vsock(c, 1u << 2), -EINVAL); /* unknown flag */
+    CHECK_EQ(krun_add_vsock(c, KRUN_TSI_HIJACK_INET | KRUN_TSI_HIJACK_UNIX), 0);
+    CHECK_EQ(krun_add_vsock(c, 0), -EEXIST);
+    CHECK_EQ(krun_disable_implicit_vsock(c), 0);
+    /* An explicit device takes ports and the map. */
+    CHECK_EQ(krun_set_port_map(c, good), 0);
+    CHECK_EQ(krun_add_vsock_port(c, 5, "/tmp/x.sock"), 0);
+    CHECK_EQ(krun_free_ctx(c), 0);
+
+    /* A device without TSI. */
+    c = new_ctx();
+    CHECK_EQ(krun_disable_implicit_vsock(c), 0);
+    CHECK_EQ(krun_add_vsock(c, 0), 0);
     CHECK_EQ(krun_free_ctx(c), 0);
 }
 
@@ -290,6 +343,7 @@ int main(void)
     RUN(test_disks);
     RUN(test_consoles);
     RUN(test_shutdown_eventfd);
+    RUN(test_vsock);
     RUN(test_unbuilt_features);
     RUN(test_concurrent_contexts);
     return TEST_EXIT();

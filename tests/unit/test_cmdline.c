@@ -23,7 +23,9 @@ static void test_default_line(void)
     struct strbuf out = {0};
     char err[256] = "";
     CHECK_EQ(cmdline_build(&cfg, true, &dev, &out, err, sizeof(err)), 0);
-    CHECK_STR(out.s, CMDLINE_DEFAULT " init=/init.krun virtio_mmio.device=4K@0xd0000000:5");
+    /* No network interface: the implicit vsock device does TSI (libkrun-behaviour.md 1.6, 2.6). */
+    CHECK_STR(out.s,
+              CMDLINE_DEFAULT " init=/init.krun virtio_mmio.device=4K@0xd0000000:5 tsi_hijack");
     sb_free(&out);
     strvec_clear(&dev);
     vm_config_free(&cfg);
@@ -63,11 +65,46 @@ static void test_workload_on_cmdline(void)
     CHECK_EQ(cmdline_build(&cfg, false, &dev, &out, err, sizeof(err)), 0);
     CHECK(strstr(out.s, " KRUN_INIT=\"/bin/my prog\" KRUN_WORKDIR=/work "
                         "KRUN_RLIMITS=6=1:2,7=3:4 A=1 \"B=two words\" "
-                        "virtio_mmio.device=4K@0xd0000000:5 -- \"a b\" c") != NULL);
+                        "virtio_mmio.device=4K@0xd0000000:5 tsi_hijack -- \"a b\" c") != NULL);
     CHECK(strstr(out.s, "NOEQUALS") == NULL);
     sb_free(&out);
     strvec_clear(&dev);
     vm_config_free(&cfg);
+}
+
+/* tsi_hijack / tsi_hijack_unix after the devices, as the vsock device proxies them (2.6). */
+static void test_tsi_words(void)
+{
+    static const struct {
+        enum vsock_mode mode;
+        uint32_t tsi;
+        size_t n_nets;
+        const char *tail;
+    } cases[] = {
+        {VSOCK_IMPLICIT, 0, 0, ":5 tsi_hijack"},
+        {VSOCK_IMPLICIT, 0, 1, ":5"}, /* a network interface: no implicit TSI */
+        {VSOCK_DISABLED, 0, 0, ":5"},
+        {VSOCK_EXPLICIT, 0, 0, ":5"},
+        {VSOCK_EXPLICIT, VSOCK_TSI_UNIX, 0, ":5 tsi_hijack_unix"},
+        {VSOCK_EXPLICIT, VSOCK_TSI_INET | VSOCK_TSI_UNIX, 1, ":5 tsi_hijack tsi_hijack_unix"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct vm_config cfg;
+        vm_config_init(&cfg);
+        cfg.vsock.mode = cases[i].mode;
+        cfg.vsock.tsi_features = cases[i].tsi;
+        cfg.n_nets = cases[i].n_nets;
+        struct strvec dev = devices();
+        struct strbuf out = {0};
+        char err[256] = "";
+        CHECK_EQ(cmdline_build(&cfg, true, &dev, &out, err, sizeof(err)), 0);
+        size_t n = strlen(cases[i].tail);
+        CHECK(out.len >= n && strcmp(out.s + out.len - n, cases[i].tail) == 0);
+        sb_free(&out);
+        strvec_clear(&dev);
+        cfg.n_nets = 0;
+        vm_config_free(&cfg);
+    }
 }
 
 static void test_cmdline_limits(void)
@@ -176,6 +213,7 @@ int main(void)
     RUN(test_default_line);
     RUN(test_console_replaced);
     RUN(test_workload_on_cmdline);
+    RUN(test_tsi_words);
     RUN(test_cmdline_limits);
     RUN(test_workload_file);
     RUN(test_cpio);
