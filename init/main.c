@@ -78,6 +78,7 @@ int main(int argc, char **argv, char **envp)
         fail("cannot switch to the block root");
     mount_make_shared();
     net_lo_up();
+    net_tsi_setup();
 
     struct json_doc doc;
     struct json_config cfg;

@@ -3,7 +3,23 @@
 #ifndef KRUN_INIT_NET_H
 #define KRUN_INIT_NET_H
 
+#include <stdbool.h>
+
 /* Bring the loopback interface up (warns on failure). */
 void net_lo_up(void);
+
+/* Whether a kernel command line asks for TSI: the word tsi_hijack before "--". */
+bool net_cmdline_has_tsi(const char *cmdline);
+
+/*
+ * With TSI, programs still look for an interface and a default route:
+ * bring up dummy0 with 203.0.113.1/24 and a default route through it, as
+ * upstream's init does (skipped silently without a dummy0). DNS is left to
+ * the root's /etc/resolv.conf.
+ */
+void net_tsi_setup(void);
+
+/* Up, address/prefix, and a default route through it. Returns 0 or -errno (-ENODEV: none). */
+int net_iface_setup(const char *ifname, const char *address, unsigned prefix);
 
 #endif
