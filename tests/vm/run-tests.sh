@@ -4,7 +4,8 @@
 # Runs where /dev/kvm is real KVM: `make check-vm` runs it in testhost/with-kvm.
 # Usage: tests/vm/run-tests.sh [TEST-NAME-PATTERN]
 # Suites: core.sh (issue 3: boot, console, exit), chroot.sh (krun-chroot on
-# virtio-fs), blk.sh (virtio-blk). Each test prints "ok" or "FAIL".
+# virtio-fs), blk.sh (virtio-blk), vsock.sh (vsock ports, TSI). Each test
+# prints "ok" or "FAIL" (or "skip" with the reason, uncounted).
 set -u
 B=${B:-build}
 pattern=${1:-}
@@ -12,6 +13,7 @@ VMT=$B/vmtest
 PTY=$B/ptyrun
 KC=$B/krun-chroot
 FSOPS=$B/guest-fsops
+GNET=$B/guest-net
 K=$B/vmlinux
 BZ=$B/bzImage
 RD=$B/test-initramfs.cpio.gz
@@ -23,7 +25,7 @@ fail=0
 failed=""
 here=$(dirname "$0")
 
-for f in "$VMT" "$PTY" "$KC" "$FSOPS" "$K" "$BZ" "$RD"; do
+for f in "$VMT" "$PTY" "$KC" "$FSOPS" "$GNET" "$K" "$BZ" "$RD"; do
     [ -e "$f" ] || { echo "FAIL setup: $f is missing (run make vm-test-deps)"; exit 1; }
 done
 if [ ! -c /dev/kvm ]; then
@@ -32,7 +34,7 @@ if [ ! -c /dev/kvm ]; then
 fi
 
 . "$here/lib.sh"
-for suite in core chroot blk; do
+for suite in core chroot blk vsock; do
     . "$here/$suite.sh"
 done
 

@@ -11,7 +11,7 @@ $(B)/ptyrun: tests/vm/ptyrun.c
 $(B)/test-initramfs.cpio.gz: tests/vm/mkinitramfs.sh $(B)/gen/init.krun
 	tests/vm/mkinitramfs.sh $(B)/gen/init.krun $@
 
-vm-test-deps: all $(VMTEST_BINS) $(B)/guest-fsops $(B)/triple-fault.elf
+vm-test-deps: all $(VMTEST_BINS) $(B)/guest-fsops $(B)/guest-net $(B)/triple-fault.elf
 .PHONY: vm-test-deps
 
 check-vm: vm-test-deps
@@ -25,3 +25,8 @@ $(B)/triple-fault.elf: tests/vm/triple-fault.S
 $(B)/guest-fsops: tests/vm/guest-fsops.c
 	musl-gcc -static -O2 -Wall -Wextra -Werror $< -o $@
 VMTEST_BINS += $(B)/guest-fsops
+
+# Socket traffic for the vsock and TSI tests, in guests and on the host alike.
+$(B)/guest-net: tests/vm/guest-net.c
+	musl-gcc -static -O2 -Wall -Wextra -Werror $< -o $@
+VMTEST_BINS += $(B)/guest-net

@@ -32,6 +32,11 @@
  *     --port NAME=FILE            a multiport console (krun_add_virtio_console_multiport)
  *                                 with an output port NAME written to FILE
  *                                 (krun_add_console_port_inout)
+ *     --vsock-port PORT:PATH      krun_add_vsock_port (repeatable)
+ *     --vsock-listen PORT:PATH    krun_add_vsock_port2(listen = true) (repeatable)
+ *     --port-map HOST:GUEST       one entry of krun_set_port_map (repeatable)
+ *     --no-vsock                  krun_disable_implicit_vsock
+ *     --vsock FLAGS               krun_disable_implicit_vsock, then krun_add_vsock(FLAGS)
  *   Without --runs, krun_start_enter ends the process with the guest's status.
  */
 #include <errno.h>
@@ -57,6 +62,13 @@ struct opts {
     int log_level;
     const char *env[256];
     int n_env;
+    const char *vsock_ports[16];
+    bool vsock_listen[16];
+    int n_vsock_ports;
+    const char *port_map[64];
+    int n_port_map;
+    bool no_vsock;
+    int vsock_flags; /* -1: none */
     char **prog;
 };
 
@@ -140,6 +152,23 @@ static int configure(const struct opts *o, int run)
             die("krun_add_virtio_console_multiport", id);
         TRY(krun_add_console_port_inout((uint32_t)ctx, (uint32_t)id, name, -1, fd));
     }
+    if (o->no_vsock || o->vsock_flags >= 0)
+        TRY(krun_disable_implicit_vsock((uint32_t)ctx));
+    if (o->vsock_flags >= 0)
+        TRY(krun_add_vsock((uint32_t)ctx, (uint32_t)o->vsock_flags));
+    for (int i = 0; i < o->n_vsock_ports; i++) {
+        const char *colon = strchr(o->vsock_ports[i], ':');
+        if (!colon)
+            die("--vsock-port/--vsock-listen need PORT:PATH", -EINVAL);
+        TRY(krun_add_vsock_port2((uint32_t)ctx, (uint32_t)strtoul(o->vsock_ports[i], NULL, 10),
+                                 colon + 1, o->vsock_listen[i]));
+    }
+    if (o->n_port_map) {
+        const char *map[65];
+        memcpy(map, o->port_map, sizeof(map[0]) * (size_t)o->n_port_map);
+        map[o->n_port_map] = NULL;
+        TRY(krun_set_port_map((uint32_t)ctx, map));
+    }
     if (o->split)
         TRY(krun_split_irqchip((uint32_t)ctx, true));
     if (o->serial)
@@ -183,7 +212,8 @@ static int configure(const struct opts *o, int run)
 
 int main(int argc, char **argv)
 {
-    struct opts o = {.cpus = 1, .mem = 128, .log_level = -1, .uid = -1, .gid = -1};
+    struct opts o = {
+        .cpus = 1, .mem = 128, .log_level = -1, .uid = -1, .gid = -1, .vsock_flags = -1};
     int i = 1;
     for (; i < argc; i++) {
         const char *a = argv[i];
@@ -218,6 +248,10 @@ int main(int argc, char **argv)
         }
         if (strcmp(a, "--split-irqchip") == 0) {
             o.split = true;
+            continue;
+        }
+        if (strcmp(a, "--no-vsock") == 0) {
+            o.no_vsock = true;
             continue;
         }
         if (!v) {
@@ -261,6 +295,14 @@ int main(int argc, char **argv)
             o.runs = atoi(v);
         else if (strcmp(a, "--log-level") == 0)
             o.log_level = atoi(v);
+        else if ((strcmp(a, "--vsock-port") == 0 || strcmp(a, "--vsock-listen") == 0) &&
+                 o.n_vsock_ports < 16) {
+            o.vsock_listen[o.n_vsock_ports] = strcmp(a, "--vsock-listen") == 0;
+            o.vsock_ports[o.n_vsock_ports++] = v;
+        } else if (strcmp(a, "--port-map") == 0 && o.n_port_map < 64)
+            o.port_map[o.n_port_map++] = v;
+        else if (strcmp(a, "--vsock") == 0)
+            o.vsock_flags = atoi(v);
         else {
             fprintf(stderr, "vmtest: unknown option %s\n", a);
             return 2;

@@ -1,0 +1,280 @@
+# SPDX-License-Identifier: Apache-2.0
+# virtio-vsock and TSI tests. Sourced by run-tests.sh (after chroot.sh,
+# which built $R). tests/vm/guest-net.c does the traffic on both sides and
+# checks every byte.
+#
+# vsock-*: unix-socket ports both ways (krun_add_vsock_port, and
+# krun_add_vsock_port2 with listen), an unmapped port, 200 connections at
+# once. tsi-*: TSI, which needs a guest kernel with the TSI patches; they
+# say "skip" when the kernel has no tsi_hijack parameter.
+
+cp "$GNET" "$R/bin/guest-net"
+V=$T/vsock
+mkdir -p "$V"
+
+skip() { echo "skip $1: $2"; }
+
+# vsock_bg ARGS...: vmtest on the bundled kernel with root $R, in the background
+# (output in $T/out, $T/err); sets $vpid.
+vsock_bg() {
+    "$VMT" --root "$R" "$@" </dev/null >"$T/out" 2>"$T/err" &
+    vpid=$!
+}
+
+# wait_for FILE TEXT SECONDS: until FILE contains TEXT; returns 1 on timeout.
+wait_for() {
+    _wi=0
+    while ! grep -q -- "$2" "$1" 2>/dev/null; do
+        [ $_wi -ge $(($3 * 10)) ] && return 1
+        sleep 0.1
+        _wi=$((_wi + 1))
+    done
+}
+
+nfds() { ls /proc/"$1"/fd 2>/dev/null | wc -l; }
+
+# A TCP/UDP port for test N: the KVM host's loopback has nothing else on these.
+free_port() {
+    echo $((20000 + ($$ * 7 + $1 * 101) % 20000))
+}
+
+MIB16=16777216
+
+if want vsock-guest-to-host; then
+    # The guest connects to CID 2:6000; the VMM connects the host unix socket.
+    rm -f "$V/g2h.sock"
+    "$GNET" listen unix "$V/g2h.sock" 0 $MIB16 >"$V/host.out" 2>&1 &
+    hpid=$!
+    wait_for "$V/host.out" LISTENING 30
+    guarded 600 "$VMT" --root "$R" --vsock-port "6000:$V/g2h.sock" \
+        -- /bin/guest-net connect vsock 2 6000 $MIB16 </dev/null
+    watch $hpid 60
+    hst=$?
+    if [ "$st" = 0 ] && [ "$hst" = 0 ] && grep -q "^ok 1 connections" "$T/out" &&
+        grep -q "^ok 1 connections" "$V/host.out"; then
+        ok vsock-guest-to-host-16MiB
+    else
+        bad vsock-guest-to-host-16MiB "guest status $st, host status $hst: $(cat "$V/host.out")"
+    fi
+fi
+
+if want vsock-host-to-guest; then
+    # krun_add_vsock_port2(listen): the VMM listens on the path and forwards
+    # each client to the guest's vsock port 5000.
+    rm -f "$V/h2g.sock"
+    vsock_bg --vsock-listen "5000:$V/h2g.sock" -- /bin/guest-net listen vsock any 5000 $MIB16
+    if wait_for "$T/out" LISTENING 120; then
+        [ -S "$V/h2g.sock" ] && sock_made=1 || sock_made=0
+        "$GNET" connect unix "$V/h2g.sock" 0 $MIB16 >"$V/host.out" 2>&1
+        hst=$?
+    else
+        sock_made=0
+        hst=timeout
+    fi
+    watch $vpid 600
+    st=$?
+    if [ "$st" = 0 ] && [ "$hst" = 0 ] && [ "$sock_made" = 1 ] && [ ! -e "$V/h2g.sock" ] &&
+        grep -q "^ok 1 connections" "$T/out"; then
+        ok vsock-host-to-guest-16MiB
+    else
+        bad vsock-host-to-guest-16MiB "guest status $st, host status $hst, socket made $sock_made, left behind: $([ -e "$V/h2g.sock" ] && echo yes || echo no): $(cat "$V/host.out")"
+    fi
+    # The path must not exist: -EEXIST at the call, as upstream.
+    touch "$V/exists.sock"
+    guarded 60 "$VMT" --root "$R" --vsock-listen "5000:$V/exists.sock" -- /bin/true </dev/null
+    if [ "$st" = 2 ] && grep -q "krun_add_vsock_port2.*(-17)" "$T/err"; then
+        ok vsock-listen-path-exists
+    else
+        bad vsock-listen-path-exists "status $st"
+    fi
+fi
+
+if want vsock-unmapped; then
+    guarded 120 "$VMT" --root "$R" -- /bin/guest-net refused vsock 2 7777 </dev/null
+    expect vsock-unmapped-port 0 "^ok refused: ECONNRESET"
+    # No vsock device at all: the guest's connect fails as well.
+    guarded 120 "$VMT" --root "$R" --no-vsock -- /bin/sh -c \
+        'guest-net refused vsock 2 7777 >/dev/null; grep -c tsi_hijack /proc/cmdline; exit 0' </dev/null
+    expect vsock-disabled 0 "^0$"
+fi
+
+if want vsock-many; then
+    # 200 connections at once, 64 KiB each way on each; afterwards the VMM
+    # has exactly the descriptors it had before.
+    rm -f "$V/many.sock" "$R/work/vsock-go" "$R/work/vsock-end"
+    mkdir -p "$R/work"
+    "$GNET" listen unix "$V/many.sock" 0 65536 200 >"$V/host.out" 2>&1 &
+    hpid=$!
+    wait_for "$V/host.out" LISTENING 30
+    vsock_bg --vsock-port "6001:$V/many.sock" -- /bin/sh -c '
+        echo READY
+        while [ ! -e /work/vsock-go ]; do sleep 0.1; done
+        guest-net connect vsock 2 6001 65536 200 && echo DONE
+        while [ ! -e /work/vsock-end ]; do sleep 0.1; done'
+    before=x
+    after=y
+    if wait_for "$T/out" READY 120; then
+        sleep 1
+        before=$(nfds $vpid)
+        touch "$R/work/vsock-go"
+        if wait_for "$T/out" DONE 600; then
+            # Closed connections may linger a moment while the host drains them.
+            _i=0
+            while :; do
+                after=$(nfds $vpid)
+                [ "$after" = "$before" ] || [ $_i -ge 100 ] && break
+                sleep 0.1
+                _i=$((_i + 1))
+            done
+        fi
+    fi
+    touch "$R/work/vsock-end"
+    watch $vpid 120
+    st=$?
+    watch $hpid 30
+    hst=$?
+    if [ "$st" = 0 ] && [ "$hst" = 0 ] && grep -q "^ok 200 connections" "$T/out" &&
+        [ "$before" = "$after" ]; then
+        ok vsock-200-connections
+    else
+        bad vsock-200-connections "guest status $st, host status $hst, VMM fds $before before, $after after: $(tail -3 "$V/host.out")"
+    fi
+    rm -f "$R/work/vsock-go" "$R/work/vsock-end"
+fi
+
+# ---------------------------------------------------------------------------
+# TSI (needs the kernel's tsi_hijack)
+
+tsi_kernel=unknown
+tsi_ready() {
+    if [ "$tsi_kernel" = unknown ]; then
+        guarded 120 "$VMT" --root "$R" -- /bin/sh -c \
+            'test -e /sys/module/kernel/parameters/tsi_hijack && echo TSI-KERNEL' </dev/null
+        grep -q TSI-KERNEL "$T/out" && tsi_kernel=yes || tsi_kernel=no
+    fi
+    [ "$tsi_kernel" = yes ]
+}
+
+if want tsi-network; then
+    if ! tsi_ready; then
+        skip tsi-network "the guest kernel has no TSI"
+    else
+        # Upstream's init: dummy0 with 203.0.113.1/24 and a default route; resolv.conf untouched.
+        printf 'nameserver 192.0.2.53\n' >"$R/etc/resolv.conf"
+        guarded 120 "$VMT" --root "$R" -- /bin/sh -c \
+            'ip -4 addr show dummy0; ip route; cat /etc/resolv.conf' </dev/null
+        if [ "$st" = 0 ] && grep -q "inet 203.0.113.1/24" "$T/out" &&
+            grep -q "^default .*dummy0" "$T/out" && grep -q "nameserver 192.0.2.53" "$T/out"; then
+            ok tsi-network
+        else
+            bad tsi-network "status $st"
+        fi
+        rm -f "$R/etc/resolv.conf"
+    fi
+fi
+
+if want tsi-tcp-out; then
+    if ! tsi_ready; then
+        skip tsi-tcp-out "the guest kernel has no TSI"
+    else
+        # A host busybox httpd on 127.0.0.1; the guest's wget reaches it through TSI.
+        P=$(free_port 1)
+        mkdir -p "$V/www"
+        head -c 4194304 /dev/urandom >"$V/www/blob"
+        want_sum=$(md5sum <"$V/www/blob" | cut -d' ' -f1)
+        busybox httpd -f -p "127.0.0.1:$P" -h "$V/www" &
+        wpid=$!
+        sleep 0.5
+        guarded 300 "$VMT" --root "$R" -- /bin/sh -c \
+            "wget -q -O - http://127.0.0.1:$P/blob | md5sum" </dev/null
+        kill $wpid 2>/dev/null
+        wait $wpid 2>/dev/null
+        expect tsi-tcp-out-wget 0 "^$want_sum"
+    fi
+fi
+
+if want tsi-tcp-in; then
+    if ! tsi_ready; then
+        skip tsi-tcp-in "the guest kernel has no TSI"
+    else
+        # krun_set_port_map HOST:8080; the guest listens on 8080, a host client reaches it.
+        P=$(free_port 2)
+        vsock_bg --port-map "$P:8080" -- /bin/guest-net listen inet 0.0.0.0 8080 1048576
+        if wait_for "$T/out" LISTENING 120; then
+            "$GNET" connect inet 127.0.0.1 "$P" 1048576 >"$V/host.out" 2>&1
+            hst=$?
+        else
+            hst=timeout
+        fi
+        watch $vpid 300
+        st=$?
+        if [ "$st" = 0 ] && [ "$hst" = 0 ] && grep -q "^ok 1 connections" "$T/out"; then
+            ok tsi-tcp-in-port-map
+        else
+            bad tsi-tcp-in-port-map "guest status $st, host status $hst: $(cat "$V/host.out")"
+        fi
+    fi
+fi
+
+if want tsi-udp; then
+    if ! tsi_ready; then
+        skip tsi-udp "the guest kernel has no TSI"
+    else
+        P=$(free_port 3)
+        "$GNET" udp-echo 127.0.0.1 "$P" 1 >"$V/host.out" 2>&1 &
+        hpid=$!
+        wait_for "$V/host.out" LISTENING 30
+        guarded 120 "$VMT" --root "$R" -- /bin/guest-net udp-ping 127.0.0.1 "$P" hello </dev/null
+        watch $hpid 30
+        expect tsi-udp 0 "^ok answer: echo:hello"
+    fi
+fi
+
+if want tsi-unix; then
+    if ! tsi_ready; then
+        skip tsi-unix "the guest kernel has no TSI"
+    else
+        # krun_add_vsock(HIJACK_INET|HIJACK_UNIX): an absolute path names the host's socket.
+        rm -f "$V/tsiu.sock"
+        "$GNET" listen unix "$V/tsiu.sock" 0 1048576 >"$V/host.out" 2>&1 &
+        hpid=$!
+        wait_for "$V/host.out" LISTENING 30
+        guarded 120 "$VMT" --root "$R" --vsock 3 -- /bin/sh -c \
+            "grep -o 'tsi_hijack tsi_hijack_unix' /proc/cmdline; guest-net connect unix $V/tsiu.sock 0 1048576" </dev/null
+        watch $hpid 30
+        hst=$?
+        if [ "$st" = 0 ] && [ "$hst" = 0 ] && grep -q "^ok 1 connections" "$T/out"; then
+            ok tsi-unix
+        else
+            bad tsi-unix "guest status $st, host status $hst"
+        fi
+        # Without HIJACK_UNIX the path stays the guest's: nothing there.
+        guarded 120 "$VMT" --root "$R" -- /bin/guest-net refused unix "$V/tsiu.sock" 0 </dev/null
+        if [ "$st" != 0 ] && grep -q "No such file" "$T/out" "$T/err"; then
+            ok tsi-unix-needs-flag
+        else
+            bad tsi-unix-needs-flag "status $st"
+        fi
+    fi
+fi
+
+if want tsi-crun; then
+    if ! tsi_ready; then
+        skip tsi-crun "the guest kernel has no TSI"
+    else
+        # crun's sequence: a root, no krun_set_exec, the workload in /.krun_config.json.
+        P=$(free_port 4)
+        mkdir -p "$V/www"
+        echo crun-has-network >"$V/www/hello"
+        busybox httpd -f -p "127.0.0.1:$P" -h "$V/www" &
+        wpid=$!
+        sleep 0.5
+        printf '{"process":{"args":["/bin/wget","-q","-O","-","http://127.0.0.1:%s/hello"],"env":["PATH=/bin"],"cwd":"/"}}\n' \
+            "$P" >"$R/.krun_config.json"
+        guarded 120 "$VMT" --root "$R" --no-workload </dev/null
+        rm -f "$R/.krun_config.json"
+        kill $wpid 2>/dev/null
+        wait $wpid 2>/dev/null
+        expect tsi-crun 0 "^crun-has-network"
+    fi
+fi
