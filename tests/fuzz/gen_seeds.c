@@ -2,7 +2,7 @@
 /*
  * Writes a few valid inputs for a fuzz harness into a corpus directory, so
  * that fuzzing starts from well-formed rings and images:
- *   gen_seeds queue|loader DIR
+ *   gen_seeds queue|loader|init_config|vsock|tsi DIR
  */
 #include <linux/virtio_ring.h>
 #include <stdio.h>
@@ -118,10 +118,103 @@ static void init_config_seeds(void)
     put("docker", docker, sizeof(docker) - 1);
 }
 
+/* fuzz_vsock.c records: op, le16 length, bytes; the packets as a guest sends them. */
+static uint8_t vbuf[4096];
+static size_t vlen;
+
+static void vrec(uint8_t op, const void *bytes, uint16_t len)
+{
+    vbuf[vlen++] = op;
+    vbuf[vlen++] = (uint8_t)len;
+    vbuf[vlen++] = (uint8_t)(len >> 8);
+    if (bytes)
+        memcpy(vbuf + vlen, bytes, len);
+    vlen += bytes ? len : 0;
+}
+
+static void vpkt(uint32_t sport, uint32_t dport, uint16_t type, uint16_t op, uint32_t flags,
+                 const void *payload, uint32_t len)
+{
+    uint8_t p[44 + 256] = {0};
+    p[0] = 3; /* src_cid */
+    p[8] = 2; /* dst_cid */
+    memcpy(p + 16, &sport, 4);
+    memcpy(p + 20, &dport, 4);
+    memcpy(p + 24, &len, 4);
+    memcpy(p + 28, &type, 2);
+    memcpy(p + 30, &op, 2);
+    memcpy(p + 32, &flags, 4);
+    uint32_t buf_alloc = 262144;
+    memcpy(p + 36, &buf_alloc, 4);
+    if (len)
+        memcpy(p + 44, payload, len);
+    vrec((uint8_t)(4 * (vlen % 13)), p, (uint16_t)(44 + len));
+}
+
+static void vsock_seeds(void)
+{
+    /* A stream to the port that listens on the host, its data and its close. */
+    vlen = 0;
+    vpkt(5000, 2000, 1, 1, 0, NULL, 0);
+    vrec(1, NULL, 4140);
+    vpkt(5000, 2000, 1, 5, 0, "data", 4);
+    vpkt(5000, 2000, 1, 7, 0, NULL, 0);
+    vpkt(5000, 2000, 1, 4, 3, NULL, 0);
+    vrec(2, NULL, 0);
+    vrec(1, NULL, 4140);
+    put("vsock-stream", vbuf, vlen);
+    /* A host connection answered, and an unknown port. */
+    vlen = 0;
+    vpkt(2000, 0x40000000, 1, 2, 0, NULL, 0);
+    vpkt(6000, 1234, 1, 1, 0, NULL, 0);
+    vpkt(6000, 1234, 2, 1, 0, NULL, 0);
+    vrec(1, NULL, 60);
+    put("vsock-misc", vbuf, vlen);
+    /* TSI through the packet path: PROXY_CREATE, CONNECT to 127.0.0.1:80, the data stream. */
+    vlen = 0;
+    uint8_t create[8] = {0x10, 0x27, 0, 0, 2, 0, 1, 0};
+    vpkt(3000, 1024, 3, 5, 0, create, 8);
+    uint8_t conn[136] = {0x10, 0x27, 0, 0, 16, 0, 0, 0, 2, 0, 0, 80, 127, 0, 0, 1};
+    vpkt(3000, 1025, 3, 5, 0, conn, 136);
+    vrec(2, NULL, 0);
+    vrec(1, NULL, 4140);
+    vpkt(10000, 620, 1, 1, 0, NULL, 0);
+    put("vsock-tsi", vbuf, vlen);
+}
+
+/* fuzz_tsi.c records: request (port - 1024), payload length, source variant, payload. */
+static void tsi_seeds(void)
+{
+    uint8_t b[1024];
+    size_t n = 0;
+    static const uint8_t create[8] = {0x10, 0x27, 0, 0, 2, 0, 1, 0};
+    static const uint8_t dcreate[8] = {0x11, 0x27, 0, 0, 2, 0, 2, 0};
+    uint8_t listen[144] = {0x10, 0x27, 0, 0, 0x10, 0x27, 0, 0,  8,   0, 0, 0,
+                           16,   0,    0, 0, 2,    0,    0, 80, 127, 0, 0, 1};
+    uint8_t accept[8] = {0x10, 0x27, 0, 0, 0, 8, 0, 0}; /* O_NONBLOCK */
+    uint8_t sendto[136] = {0x11, 0x27, 0, 0, 16, 0, 0, 0, 2, 0, 0, 53, 127, 0, 0, 1};
+    uint8_t getname[12] = {0x10, 0x27, 0, 0, 0x6c, 2, 0, 0, 1, 0, 0, 0};
+    uint8_t release[8] = {0x10, 0x27, 0, 0, 0x6c, 2, 0, 0};
+    struct {
+        uint8_t type;
+        const uint8_t *p;
+        uint8_t len;
+    } recs[] = {{0, create, 8},  {5, listen, 144}, {6, accept, 8},   {2, getname, 12},
+                {0, dcreate, 8}, {3, sendto, 136}, {1, sendto, 136}, {7, release, 8}};
+    for (size_t i = 0; i < sizeof(recs) / sizeof(recs[0]); i++) {
+        b[n++] = recs[i].type;
+        b[n++] = recs[i].len;
+        b[n++] = 0;
+        memcpy(b + n, recs[i].p, recs[i].len);
+        n += recs[i].len;
+    }
+    put("tsi", b, n);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: %s queue|loader|init_config DIR\n", argv[0]);
+        fprintf(stderr, "usage: %s queue|loader|init_config|vsock|tsi DIR\n", argv[0]);
         return 2;
     }
     dir = argv[2];
@@ -131,5 +224,9 @@ int main(int argc, char **argv)
         loader_seeds();
     else if (strcmp(argv[1], "init_config") == 0)
         init_config_seeds();
+    else if (strcmp(argv[1], "vsock") == 0)
+        vsock_seeds();
+    else if (strcmp(argv[1], "tsi") == 0)
+        tsi_seeds();
     return 0;
 }
