@@ -36,6 +36,9 @@ struct options {
     int n_disks;
     const char *root_disk;
     int log_level;
+    const char *ports[MAX_ITEMS + 1];
+    int n_ports;
+    bool no_net;
 };
 
 static const char usage_text[] =
@@ -57,6 +60,10 @@ static const char usage_text[] =
     "      --root-disk IMAGE[:FSTYPE]\n"
     "                            boot from a raw disk image with a filesystem\n"
     "                            (vda) instead of ROOT; FSTYPE defaults to auto\n"
+    "      --net tsi|none        tsi (default): the command's sockets reach the host's\n"
+    "                            network through the VMM; none: no network at all\n"
+    "  -p, --port HOST:GUEST     with tsi: a listener on GUEST port in the VM is\n"
+    "                            host port HOST (repeatable)\n"
     "      --log-level N         libkrun log level 0-5 (default 1: errors)\n"
     "  -h, --help                show this help\n"
     "\n"
@@ -176,7 +183,7 @@ static void check(int ret, const char *what, const char *arg)
 int main(int argc, char **argv)
 {
     struct options o = {.cpus = 1, .mem = 512, .log_level = -1};
-    enum { OPT_RO = 1000, OPT_ROOT_DISK, OPT_LOG_LEVEL };
+    enum { OPT_RO = 1000, OPT_ROOT_DISK, OPT_LOG_LEVEL, OPT_NET };
     static const struct option longopts[] = {
         {"cpus", required_argument, NULL, 'c'},
         {"mem", required_argument, NULL, 'm'},
@@ -187,12 +194,14 @@ int main(int argc, char **argv)
         {"disk", required_argument, NULL, 'd'},
         {"root-disk", required_argument, NULL, OPT_ROOT_DISK},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"net", required_argument, NULL, OPT_NET},
+        {"port", required_argument, NULL, 'p'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int c;
     /* "+": options end at ROOT, so that COMMAND's own options are left alone. */
-    while ((c = getopt_long(argc, argv, "+c:m:e:w:v:d:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+c:m:e:w:v:d:p:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'c':
             o.cpus = parse_int("--cpus", optarg, 1, 255);
@@ -222,6 +231,17 @@ int main(int argc, char **argv)
             break;
         case OPT_LOG_LEVEL:
             o.log_level = parse_int("--log-level", optarg, 0, 5);
+            break;
+        case OPT_NET:
+            if (strcmp(optarg, "none") == 0)
+                o.no_net = true;
+            else if (strcmp(optarg, "tsi") == 0)
+                o.no_net = false;
+            else
+                usage_error("--net takes tsi or none, got '%s'", optarg);
+            break;
+        case 'p':
+            add_item(o.ports, &o.n_ports, optarg, "--port");
             break;
         case 'h':
             fputs(usage_text, stdout);
@@ -302,6 +322,16 @@ int main(int argc, char **argv)
         }
         check(krun_add_virtiofs3((uint32_t)ctx, f[1], f[0], 0, ro), "--volume", o.volumes[i]);
         free(spec);
+    }
+
+    if (o.no_net && o.n_ports)
+        usage_error("%s", "--port needs --net tsi");
+    if (o.no_net)
+        check(krun_disable_implicit_vsock((uint32_t)ctx), "--net none", NULL);
+    if (o.n_ports) {
+        o.ports[o.n_ports] = NULL;
+        check(krun_set_port_map((uint32_t)ctx, o.ports), "--port",
+              "(HOST:GUEST, each port 0-65535 and used once)");
     }
 
     /* The command starts from our environment, plus --env. */

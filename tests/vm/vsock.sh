@@ -31,7 +31,8 @@ wait_for() {
     done
 }
 
-nfds() { ls /proc/"$1"/fd 2>/dev/null | wc -l; }
+# The sockets a process holds (the guest's file lookups add virtio-fs fds).
+nsockets() { ls -l /proc/"$1"/fd 2>/dev/null | grep -c 'socket:'; }
 
 # A TCP/UDP port for test N: the KVM host's loopback has nothing else on these.
 free_port() {
@@ -98,9 +99,20 @@ if want vsock-unmapped; then
     expect vsock-disabled 0 "^0$"
 fi
 
+if want vsock-chroot-net; then
+    # krun-chroot: a vsock device (virtio id 19) and tsi_hijack by default, neither with --net none.
+    probe='grep -l 0x0013 /sys/bus/virtio/devices/*/device | wc -l; grep -c tsi_hijack /proc/cmdline; exit 0'
+    guarded 120 "$KC" "$R" /bin/sh -c "$probe" </dev/null
+    printf '1\n1\n' >"$T/want"
+    if [ "$st" = 0 ] && cmp -s "$T/want" "$T/out"; then ok vsock-chroot-net-tsi; else bad vsock-chroot-net-tsi "status $st"; fi
+    guarded 120 "$KC" --net none "$R" /bin/sh -c "$probe" </dev/null
+    printf '0\n0\n' >"$T/want"
+    if [ "$st" = 0 ] && cmp -s "$T/want" "$T/out"; then ok vsock-chroot-net-none; else bad vsock-chroot-net-none "status $st"; fi
+fi
+
 if want vsock-many; then
     # 200 connections at once, 64 KiB each way on each; afterwards the VMM
-    # has exactly the descriptors it had before.
+    # has exactly the sockets it had before.
     rm -f "$V/many.sock" "$R/work/vsock-go" "$R/work/vsock-end"
     mkdir -p "$R/work"
     "$GNET" listen unix "$V/many.sock" 0 65536 200 >"$V/host.out" 2>&1 &
@@ -115,13 +127,13 @@ if want vsock-many; then
     after=y
     if wait_for "$T/out" READY 120; then
         sleep 1
-        before=$(nfds $vpid)
+        before=$(nsockets $vpid)
         touch "$R/work/vsock-go"
         if wait_for "$T/out" DONE 600; then
             # Closed connections may linger a moment while the host drains them.
             _i=0
             while :; do
-                after=$(nfds $vpid)
+                after=$(nsockets $vpid)
                 [ "$after" = "$before" ] || [ $_i -ge 100 ] && break
                 sleep 0.1
                 _i=$((_i + 1))
@@ -137,7 +149,7 @@ if want vsock-many; then
         [ "$before" = "$after" ]; then
         ok vsock-200-connections
     else
-        bad vsock-200-connections "guest status $st, host status $hst, VMM fds $before before, $after after: $(tail -3 "$V/host.out")"
+        bad vsock-200-connections "guest status $st, host status $hst, VMM sockets $before before, $after after: $(tail -3 "$V/host.out")"
     fi
     rm -f "$R/work/vsock-go" "$R/work/vsock-end"
 fi
@@ -197,9 +209,12 @@ if want tsi-tcp-in; then
     if ! tsi_ready; then
         skip tsi-tcp-in "the guest kernel has no TSI"
     else
-        # krun_set_port_map HOST:8080; the guest listens on 8080, a host client reaches it.
+        # krun-chroot --port HOST:8080 (krun_set_port_map); the guest listens on
+        # 8080, a host client reaches it at HOST.
         P=$(free_port 2)
-        vsock_bg --port-map "$P:8080" -- /bin/guest-net listen inet 0.0.0.0 8080 1048576
+        "$KC" --port "$P:8080" "$R" /bin/guest-net listen inet 0.0.0.0 8080 1048576 \
+            </dev/null >"$T/out" 2>"$T/err" &
+        vpid=$!
         if wait_for "$T/out" LISTENING 120; then
             "$GNET" connect inet 127.0.0.1 "$P" 1048576 >"$V/host.out" 2>&1
             hst=$?
