@@ -100,9 +100,8 @@ static void fuzz_vsock_drain(struct vsock *v, size_t cap, unsigned max_packets)
             h.dst_cid != VSOCK_CID_GUEST)
             __builtin_trap();
         /* Data only on streams and datagrams; a RST answers whatever type the guest used. */
-        if (h.op == VSOCK_OP_RW &&
-            ((h.type != VSOCK_TYPE_STREAM && h.type != VSOCK_TYPE_DGRAM) ||
-             (h.type == VSOCK_TYPE_STREAM && h.len == 0)))
+        if (h.op == VSOCK_OP_RW && ((h.type != VSOCK_TYPE_STREAM && h.type != VSOCK_TYPE_DGRAM) ||
+                                    (h.type == VSOCK_TYPE_STREAM && h.len == 0)))
             __builtin_trap();
         if (h.op != VSOCK_OP_RW && h.op != VSOCK_OP_RST && h.type != VSOCK_TYPE_STREAM)
             __builtin_trap();
