@@ -498,11 +498,8 @@ static int console_activate(struct virtio_device *dev)
     if (!virtio_has_feature(dev, VIRTIO_F_BIT(VIRTIO_CONSOLE_F_MULTIPORT)))
         return -ENOTSUP; /* every guest we boot speaks multiport */
     atomic_store(&c->stop, false);
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int ret = -pthread_create(&c->thread, NULL, console_thread, c);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    int ret =
+        virtio_device_thread(dev, &c->thread, "krun-console", SANDBOX_CONSOLE, console_thread, c);
     c->running = ret == 0;
     return ret;
 }

@@ -273,27 +273,6 @@ static void run_sync(struct blk_worker *w)
     }
 }
 
-static void *worker_main(void *arg)
-{
-    struct blk_worker *w = arg;
-    if (w->uring)
-        run_uring(w);
-    else
-        run_sync(w);
-    return NULL;
-}
-
-static void free_resources(struct blk_worker *w)
-{
-    if (w->uring)
-        io_uring_queue_exit(&w->ring);
-    w->uring = false;
-    free(w->slots);
-    w->slots = NULL;
-    w->free = NULL;
-    blk_bounce_free(&w->bounce);
-}
-
 /* io_uring with every opcode we use, or false (then requests run synchronously). */
 static bool setup_uring(struct blk_worker *w)
 {
@@ -320,6 +299,29 @@ static bool setup_uring(struct blk_worker *w)
     return ok;
 }
 
+static void *worker_main(void *arg)
+{
+    struct blk_worker *w = arg;
+    /* Here, not in the vCPU that activated the device: its sandbox has no io_uring_setup. */
+    w->uring = w->try_uring && setup_uring(w);
+    if (w->uring)
+        run_uring(w);
+    else
+        run_sync(w);
+    return NULL;
+}
+
+static void free_resources(struct blk_worker *w)
+{
+    if (w->uring)
+        io_uring_queue_exit(&w->ring);
+    w->uring = false;
+    free(w->slots);
+    w->slots = NULL;
+    w->free = NULL;
+    blk_bounce_free(&w->bounce);
+}
+
 int blk_worker_start(struct blk_worker *w)
 {
     w->n_slots = w->vq->num ? w->vq->num : 1;
@@ -333,21 +335,15 @@ int blk_worker_start(struct blk_worker *w)
     }
     w->inflight = 0;
     w->starved = w->failed = w->pushed = false;
+    w->uring = false;
     log_limit_init(&w->errors);
-    w->uring = w->try_uring && setup_uring(w);
 
-    /* Signals are for the threads that expect them (vCPU kicks, the host program's). */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int ret = pthread_create(&w->thread, NULL, worker_main, w);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    int ret = -virtio_device_thread(w->dev, &w->thread, "krun-blk", SANDBOX_BLK, worker_main, w);
     if (ret != 0) {
         free_resources(w);
         log_limit_destroy(&w->errors);
         return -ret;
     }
-    pthread_setname_np(w->thread, "krun-blk");
     w->started = true;
     return 0;
 }
