@@ -1,6 +1,6 @@
 #!/bin/sh
-# QEMU/TCG smoke test of the guest half of TSI (kernel/patches 0003-0006):
 # SPDX-License-Identifier: Apache-2.0
+# QEMU/TCG smoke test of the guest half of TSI (kernel/patches 0003-0006):
 # boot build/bzImage on QEMU's microvm machine with "tsi_hijack
 # tsi_hijack_unix" and a static /init (tsi-smoke-init.c) that checks the
 # socket families, guest-local TCP/UDP/AF_UNIX traffic through hijacked
