@@ -322,7 +322,8 @@ static void free_resources(struct blk_worker *w)
     blk_bounce_free(&w->bounce);
 }
 
-int blk_worker_start(struct blk_worker *w)
+/* Slots: everything but the thread and the I/O engine. */
+static int prepare(struct blk_worker *w)
 {
     w->n_slots = w->vq->num ? w->vq->num : 1;
     w->slots = calloc(w->n_slots, sizeof(*w->slots));
@@ -337,8 +338,15 @@ int blk_worker_start(struct blk_worker *w)
     w->starved = w->failed = w->pushed = false;
     w->uring = false;
     log_limit_init(&w->errors);
+    return 0;
+}
 
-    int ret = -virtio_device_thread(w->dev, &w->thread, "krun-blk", SANDBOX_BLK, worker_main, w);
+int blk_worker_start(struct blk_worker *w)
+{
+    int ret = prepare(w);
+    if (ret < 0)
+        return ret;
+    ret = -virtio_device_thread(w->dev, &w->thread, "krun-blk", SANDBOX_BLK, worker_main, w);
     if (ret != 0) {
         free_resources(w);
         log_limit_destroy(&w->errors);
@@ -350,10 +358,49 @@ int blk_worker_start(struct blk_worker *w)
 
 void blk_worker_join(struct blk_worker *w)
 {
-    if (!w->started)
-        return;
-    pthread_join(w->thread, NULL);
+    if (!w->started && !w->slots)
+        return; /* never started, or joined already */
+    if (w->started)
+        pthread_join(w->thread, NULL);
     w->started = false;
     free_resources(w);
     log_limit_destroy(&w->errors);
+}
+
+int blk_worker_start_inline(struct blk_worker *w)
+{
+    int ret = prepare(w);
+    if (ret == 0)
+        w->uring = w->try_uring && setup_uring(w);
+    return ret;
+}
+
+void blk_worker_rearm_inline(struct blk_worker *w)
+{
+    w->starved = w->failed = w->pushed = false;
+}
+
+void blk_worker_serve(struct blk_worker *w)
+{
+    if (!w->failed)
+        drain(w);
+    while (w->uring && w->inflight > 0) {
+        int ret = io_uring_submit_and_wait(&w->ring, 1);
+        if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
+            log_error("%s: io_uring: %s", w->name, strerror(-ret));
+            usleep(1000);
+        }
+        struct io_uring_cqe *cqe;
+        while (io_uring_peek_cqe(&w->ring, &cqe) == 0) {
+            struct blk_slot *s = (struct blk_slot *)(uintptr_t)io_uring_cqe_get_data64(cqe);
+            int res = cqe->res;
+            io_uring_cqe_seen(&w->ring, cqe);
+            request_done(w, s, res);
+        }
+        if (!w->failed && w->starved && w->free) {
+            w->starved = false;
+            drain(w);
+        }
+    }
+    notify(w);
 }
