@@ -2,9 +2,10 @@
 /*
  * Writes a few valid inputs for a fuzz harness into a corpus directory, so
  * that fuzzing starts from well-formed rings and images:
- *   gen_seeds queue|loader DIR
+ *   gen_seeds NAME DIR   (NAME as in tests/fuzz/fuzz_NAME.c)
  */
 #include <linux/virtio_ring.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,10 +119,74 @@ static void init_config_seeds(void)
     put("docker", docker, sizeof(docker) - 1);
 }
 
+/* Command streams of fuzz_blk.c (see its layout). */
+struct bseed {
+    uint8_t buf[512];
+    size_t len;
+};
+
+static void b_put(struct bseed *sd, const int *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        sd->buf[sd->len++] = (uint8_t)v[i];
+}
+#define B(sd, ...) b_put(sd, (const int[]){__VA_ARGS__}, sizeof((int[]){__VA_ARGS__}) / sizeof(int))
+
+enum { B_IN, B_OUT, B_FLUSH, B_GET_ID, B_DISCARD, B_WZ, B_UNKNOWN };
+/* Segment bytes: writable, length class (0, 1, 16, 511, 512, 4096, le16, 512*n). */
+#define BSEG(w, cls) ((w) | (cls) << 1)
+#define B_SERVE      4
+
+static void blk_seeds(void)
+{
+    struct bseed sd = {.len = 0};
+    /* Writable, FLUSH/DISCARD/WRITE_ZEROES, 16 entries: one of each request. */
+    B(&sd, 0x0e, 6);
+    B(&sd, 0, B_OUT, 0, 1, BSEG(0, 5));        /* write 4 KiB at sector 0 */
+    B(&sd, 0, B_IN, 0, 1, BSEG(1, 5));         /* read it back */
+    B(&sd, 0, B_FLUSH, 0, 0);                  /* flush */
+    B(&sd, 0, B_GET_ID, 0, 1, BSEG(1, 6), 20); /* 20-byte id (le16 20) */
+    sd.buf[sd.len++] = 0;
+    B(&sd, 0x80, B_DISCARD, 0, 8, 8, 0, 0); /* range 8+8 */
+    B(&sd, 0x80, B_WZ, 0, 16, 8, 1, 0);     /* range 16+8, UNMAP */
+    B(&sd, 0, B_UNKNOWN, 0, 0);
+    B(&sd, B_SERVE);
+    B(&sd, 0, B_IN, 127, 1, BSEG(1, 4)); /* the last sector */
+    B(&sd, 0, B_IN, 127, 1, BSEG(1, 5)); /* past the end */
+    put("blk-each", sd.buf, sd.len);
+    sd.buf[0] |= 0x10; /* the same through io_uring */
+    put("blk-each-uring", sd.buf, sd.len);
+
+    /* Read-only, direct I/O, EVENT_IDX: reads at odd buffers, refused writes. */
+    sd.len = 0;
+    B(&sd, 0xa1, 5);
+    B(&sd, 0, B_IN, 2, 2, BSEG(1, 3), BSEG(1, 1)); /* 511 + 1: misaligned */
+    B(&sd, 0, B_OUT, 0, 1, BSEG(0, 4));
+    B(&sd, 0x80, B_DISCARD, 0, 0, 1, 0, 0);
+    B(&sd, 0, B_IN, 4, 1, BSEG(1, 7), 8); /* 8 sectors in one go */
+    put("blk-ro-direct", sd.buf, sd.len);
+
+    /* Any layout: header split 5/11, data in the second region, status in the data. */
+    sd.len = 0;
+    B(&sd, 0x12, 5);
+    B(&sd, 0x40 | 0x10, B_OUT, 3, 5, 4, BSEG(0, 1) | 0x20, BSEG(0, 3), BSEG(0, 4) | 0x20,
+      BSEG(1, 1));
+    B(&sd, 0x10, B_IN, 3, 2, BSEG(1, 4) | 0x20, BSEG(1, 1));
+    B(&sd, 0x40, B_IN, 3, 15, 2, BSEG(1, 3), BSEG(1, 1) | 0x20);
+    put("blk-layout", sd.buf, sd.len);
+
+    /* A chain that links back to its head (a loop), then a raw head out of range. */
+    sd.len = 0;
+    B(&sd, 0x02, 3);
+    B(&sd, 0x20, B_IN, 0, 1, BSEG(1, 4), 0);
+    B(&sd, 6, 0x40, 0);
+    put("blk-loop", sd.buf, sd.len);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: %s queue|loader|init_config DIR\n", argv[0]);
+        fprintf(stderr, "usage: %s NAME DIR (NAME: a harness, fuzz_NAME.c)\n", argv[0]);
         return 2;
     }
     dir = argv[2];
@@ -131,5 +196,7 @@ int main(int argc, char **argv)
         loader_seeds();
     else if (strcmp(argv[1], "init_config") == 0)
         init_config_seeds();
+    else if (strcmp(argv[1], "blk") == 0)
+        blk_seeds();
     return 0;
 }
