@@ -4,6 +4,8 @@
  * that fuzzing starts from well-formed rings and images:
  *   gen_seeds NAME DIR   (NAME as in tests/fuzz/fuzz_NAME.c)
  */
+#include <linux/virtio_blk.h>
+#include <linux/virtio_console.h>
 #include <linux/virtio_ring.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -183,6 +185,74 @@ static void blk_seeds(void)
     put("blk-loop", sd.buf, sd.len);
 }
 
+/* Operation streams of fuzz_mmio.c (see its layout). */
+enum { M_W32 = 0, M_READ = 2, M_WRITE = 3, M_MEM = 4, M_INIT = 5, M_NOTIFY = 6, M_CHAIN = 7 };
+#define M_REG(off) ((off) / 4)
+#define M_ADDR     16 /* WRITE32: the selected queue's ring address */
+
+/* CHAIN on queue q: descriptors (length, flags) pairs, then 16 bytes for the first buffer. */
+static void m_chain(struct bseed *sd, unsigned q, unsigned n, const uint8_t *descs,
+                    const void *head16)
+{
+    B(sd, M_CHAIN, (int)q, (int)n - 1);
+    for (unsigned i = 0; i < 2 * n; i++)
+        B(sd, descs[i]);
+    uint8_t h[16] = {0};
+    if (head16)
+        memcpy(h, head16, 16);
+    for (unsigned i = 0; i < 16; i++)
+        B(sd, h[i]);
+}
+
+static void mmio_seeds(void)
+{
+    struct bseed sd = {.len = 0};
+    /* The stub with 2 queues: init, one chain on each, notify, config access, reset. */
+    B(&sd, 0x08, M_INIT, 0, 3);
+    m_chain(&sd, 0, 2, (const uint8_t[]){16, 0, 16, 1}, "request\0\0\0\0\0\0\0\0");
+    m_chain(&sd, 1, 1, (const uint8_t[]){8, 1}, NULL);
+    B(&sd, M_NOTIFY, 0, M_NOTIFY, 1);
+    B(&sd, M_READ, 0x00, 0x01, 4, M_READ, 0x03, 0x01, 1, M_WRITE, 0x02, 0x01, 1, 9, 9, 9, 9, 9, 9,
+      9, 9);
+    B(&sd, M_W32, M_REG(0x070), 0);
+    put("mmio-stub", sd.buf, sd.len);
+
+    /* The stub set up by hand: register by register, with the ring addresses. */
+    sd.len = 0;
+    B(&sd, 0x00, M_W32, M_REG(0x070), 1, M_W32, M_REG(0x070), 3);
+    B(&sd, M_W32, M_REG(0x024), 1, M_W32 | 8, M_REG(0x020), 1, 0, 0, 0);
+    B(&sd, M_W32, M_REG(0x070), 11, M_W32, M_REG(0x030), 0, M_W32, M_REG(0x038), 8);
+    B(&sd, M_W32 | M_ADDR, M_REG(0x080), M_W32 | M_ADDR, M_REG(0x090), M_W32 | M_ADDR,
+      M_REG(0x0a0));
+    B(&sd, M_W32, M_REG(0x044), 1, M_W32, M_REG(0x070), 15);
+    B(&sd, M_W32, M_REG(0x080), 0x40, M_W32, M_REG(0x038), 4); /* frozen: ignored */
+    m_chain(&sd, 0, 1, (const uint8_t[]){4, 1}, NULL);
+    B(&sd, M_NOTIFY, 0);
+    put("mmio-by-hand", sd.buf, sd.len);
+
+    /* virtio-blk: init, a GET_ID request (header, 20 bytes, status), config reads, reset. */
+    sd.len = 0;
+    B(&sd, 0x01, M_INIT, 0, 4);
+    struct virtio_blk_outhdr get_id = {.type = VIRTIO_BLK_T_GET_ID};
+    m_chain(&sd, 0, 3, (const uint8_t[]){16, 0, 20, 1, 1, 1}, &get_id);
+    B(&sd, M_NOTIFY, 0);
+    B(&sd, M_READ, 0x00, 0x01, 4, M_READ, 0x04, 0x01, 4, M_READ, 0x14, 0x01, 2);
+    B(&sd, M_INIT, 1, 8, M_W32, M_REG(0x070), 0);
+    put("mmio-blk", sd.buf, sd.len);
+
+    /* virtio-console with 3 ports: DEVICE_READY on the control queue, buffers for replies. */
+    sd.len = 0;
+    B(&sd, 0x06, M_INIT, 0, 3);
+    m_chain(&sd, 2, 1, (const uint8_t[]){64, 1}, NULL);
+    struct virtio_console_control ready = {.event = VIRTIO_CONSOLE_DEVICE_READY, .value = 1};
+    uint8_t msg[16] = {0};
+    memcpy(msg, &ready, sizeof(ready));
+    m_chain(&sd, 3, 1, (const uint8_t[]){8, 0}, msg);
+    B(&sd, M_NOTIFY, 3, M_NOTIFY, 2, M_READ, 0x08, 0x01, 4);
+    B(&sd, M_W32, M_REG(0x070), 0);
+    put("mmio-console", sd.buf, sd.len);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -198,5 +268,7 @@ int main(int argc, char **argv)
         init_config_seeds();
     else if (strcmp(argv[1], "blk") == 0)
         blk_seeds();
+    else if (strcmp(argv[1], "mmio") == 0)
+        mmio_seeds();
     return 0;
 }
