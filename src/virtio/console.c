@@ -397,6 +397,11 @@ static int process_all(struct console *c)
     return deliver_ctrl(c);
 }
 
+int console_process(struct console *c)
+{
+    return process_all(c);
+}
+
 /*
  * Whether new buffers on q are no reason to stay awake: a receive queue
  * whose port has no input to deliver keeps its buffers (input is polled on
