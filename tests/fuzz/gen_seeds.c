@@ -253,6 +253,52 @@ static void mmio_seeds(void)
     put("mmio-console", sd.buf, sd.len);
 }
 
+/* Operation streams of fuzz_console.c (see its layout). */
+enum { C_CTRL, C_CTRL_RX, C_TX, C_RX, C_PROCESS, C_HOST, C_POKE, C_RESIZE };
+enum { C_DEVICE_READY = 0, C_PORT_READY = 3, C_PORT_OPEN = 6 };
+
+static void console_seeds(void)
+{
+    struct bseed sd = {.len = 0};
+    /* 3 ports, 16 entries: the Linux driver's start, input, output, a close, a resize. */
+    B(&sd, 2, 4);
+    for (int i = 0; i < 4; i++)
+        B(&sd, C_CTRL_RX, 0, 64);
+    B(&sd, C_CTRL, 0, C_DEVICE_READY, 1, C_PROCESS);
+    for (int port = 0; port < 3; port++)
+        B(&sd, C_CTRL, port, C_PORT_READY, 1);
+    for (int i = 0; i < 8; i++)
+        B(&sd, C_CTRL_RX, 0, 64);
+    B(&sd, C_PROCESS, C_CTRL, 1, C_PORT_OPEN, 1);
+    B(&sd, C_HOST, 0, 5, 'h', 'e', 'l', 'l', 'o');
+    B(&sd, C_HOST | 8, 1, 5, 'w', 'o', 'r', 'l', 'd');
+    B(&sd, C_RX, 0, 0, 64, C_RX, 1, 1, 2, 2, C_RX, 1, 0, 64);
+    B(&sd, C_TX, 0, 0, 10, C_TX, 1, 1, 3, 4, C_TX | 8, 2, 0, 100, C_TX, 3, 0, 7);
+    B(&sd, C_PROCESS, C_CTRL, 1, C_PORT_OPEN, 0, C_RESIZE, C_CTRL_RX, 0, 64);
+    put("console-session", sd.buf, sd.len);
+
+    /* 15 ports with EVENT_IDX: every port made ready, names for all. */
+    sd.len = 0;
+    B(&sd, 4 | 8, 5);
+    for (int i = 0; i < 32; i++)
+        B(&sd, C_CTRL_RX, 0, 64);
+    B(&sd, C_CTRL, 0, C_DEVICE_READY, 1);
+    for (int port = 0; port < 15; port++)
+        B(&sd, C_CTRL, port, C_PORT_READY, 1);
+    B(&sd, C_PROCESS, C_TX, 14, 0, 9, C_RX, 0, 0, 16, C_HOST, 0, 3, 'a', 'b', 'c');
+    put("console-15-ports", sd.buf, sd.len);
+
+    /* Hostile control messages: ids out of range, unknown events, short and split ones. */
+    sd.len = 0;
+    B(&sd, 1, 3);
+    B(&sd, C_CTRL_RX, 0, 64, C_CTRL_RX, 1, 4, 4);
+    B(&sd, C_CTRL, 0xff, 0xff, 0xff, 0xff, 0xff, C_PORT_READY, 1);
+    B(&sd, C_CTRL, 7, C_PORT_OPEN, 1, C_CTRL, 0, 0xff, 0x34, 0x12, 1);
+    B(&sd, C_CTRL | 16, 0, C_DEVICE_READY, 1, C_CTRL | 8, 1, C_PORT_READY, 1);
+    B(&sd, C_CTRL, 0, C_DEVICE_READY, 1, C_PROCESS, C_POKE | 8, 3, 0x40, 0);
+    put("console-hostile", sd.buf, sd.len);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -270,5 +316,7 @@ int main(int argc, char **argv)
         blk_seeds();
     else if (strcmp(argv[1], "mmio") == 0)
         mmio_seeds();
+    else if (strcmp(argv[1], "console") == 0)
+        console_seeds();
     return 0;
 }
