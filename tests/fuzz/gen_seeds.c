@@ -299,6 +299,57 @@ static void console_seeds(void)
     put("console-hostile", sd.buf, sd.len);
 }
 
+/* /.krun_workload files: KEY\0VALUE\0 records. */
+static void wl_rec(struct bseed *sd, const char *key, const char *value)
+{
+    size_t k = strlen(key) + 1, v = strlen(value) + 1;
+    memcpy(sd->buf + sd->len, key, k);
+    memcpy(sd->buf + sd->len + k, value, v);
+    sd->len += k + v;
+}
+
+static void init_workload_seeds(void)
+{
+    struct bseed sd = {.len = 0};
+    wl_rec(&sd, "krun-workload", "1");
+    wl_rec(&sd, "exec", "/bin/sh");
+    wl_rec(&sd, "arg", "-c");
+    wl_rec(&sd, "arg", "echo \"$A\"");
+    wl_rec(&sd, "env", "A=1");
+    wl_rec(&sd, "env", "HOME=/root");
+    wl_rec(&sd, "workdir", "/tmp");
+    wl_rec(&sd, "rlimit", "7=1024:4096");
+    wl_rec(&sd, "rlimit", "6:10:20");
+    wl_rec(&sd, "block-root-device", "/dev/vda");
+    wl_rec(&sd, "block-root-fstype", "ext4");
+    wl_rec(&sd, "block-root-options", "ro");
+    wl_rec(&sd, "a-newer-key", "ignored");
+    put("workload-full", sd.buf, sd.len);
+
+    /* The upstream variables among the env records fill what no record gives. */
+    sd.len = 0;
+    wl_rec(&sd, "krun-workload", "1");
+    wl_rec(&sd, "env", "KRUN_INIT=/sbin/init");
+    wl_rec(&sd, "env", "KRUN_WORKDIR=/");
+    wl_rec(&sd, "env", "KRUN_RLIMITS=\"0=1:2,,7:3:4,bad\"");
+    wl_rec(&sd, "env", "KRUN_BLOCK_ROOT_DEVICE=/dev/vdb");
+    wl_rec(&sd, "env", "KRUN_CONFIG=/c.json");
+    wl_rec(&sd, "env", "KRUN_INIT=");
+    put("workload-env", sd.buf, sd.len);
+}
+
+static void init_rlimit_seeds(void)
+{
+    static const char item[] = "\x007=1024:4096";
+    static const char item2[] = "\x0015:0:18446744073709551615";
+    static const char list[] = "\x01\"0=1:2,,6:10:20,16=1:2,7=5:4,x\"";
+    static const char name[] = "\x02RLIMIT_NOFILE";
+    put("rlimit-item", item, sizeof(item) - 1);
+    put("rlimit-item-max", item2, sizeof(item2) - 1);
+    put("rlimit-list", list, sizeof(list) - 1);
+    put("rlimit-name", name, sizeof(name) - 1);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -318,5 +369,9 @@ int main(int argc, char **argv)
         mmio_seeds();
     else if (strcmp(argv[1], "console") == 0)
         console_seeds();
+    else if (strcmp(argv[1], "init_workload") == 0)
+        init_workload_seeds();
+    else if (strcmp(argv[1], "init_rlimit") == 0)
+        init_rlimit_seeds();
     return 0;
 }
