@@ -53,6 +53,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "libkrun.h"
@@ -567,20 +568,35 @@ static void add_chain(unsigned qi, struct in *in)
     __atomic_store_n(&avail[1], (uint16_t)(idx + 1), __ATOMIC_RELEASE);
 }
 
+/* Whether the device has chains on queue qi that it did not give back yet. */
+static bool pending(unsigned qi)
+{
+    if (qi >= dev->n_queues || !dev->active || atomic_load(&dev->failed))
+        return false;
+    const struct virtq *q = &dev->queues[qi];
+    if (!q->ready || !q->avail || !q->used)
+        return false;
+    uint16_t avail = __atomic_load_n((const uint16_t *)q->avail + 1, __ATOMIC_ACQUIRE);
+    uint16_t used = __atomic_load_n((const uint16_t *)q->used + 1, __ATOMIC_ACQUIRE);
+    return avail != used;
+}
+
 static void notify(unsigned qi)
 {
     wr(R_QUEUE_NOTIFY, qi);
     if (is_stub)
         stub_serve(qi);
     /*
-     * Take the interrupt like a driver. A device thread gets up to a
-     * millisecond to answer, so that requests are served before the next
-     * reset more often than not.
+     * A device thread gets up to a millisecond to serve what is pending,
+     * so that requests are served before the next reset more often than
+     * not. Then the interrupt is taken like a driver does.
      */
+    struct timespec step = {0, 50000};
     struct pollfd p = {.fd = dev->irq_fd, .events = POLLIN};
-    bool busy = !is_stub && dev->active && qi < dev->n_queues && dev->queues[qi].ready;
+    for (int i = 0; i < 20 && !is_stub && pending(qi); i++)
+        ppoll(&p, 1, &step, NULL);
     uint64_t v;
-    if (poll(&p, 1, busy ? 1 : 0) == 1 && read(dev->irq_fd, &v, sizeof(v)) == sizeof(v))
+    if (read(dev->irq_fd, &v, sizeof(v)) == sizeof(v))
         wr(R_ISR_ACK, rd(R_ISR));
     if (verbose && qi < dev->n_queues && dev->queues[qi].used)
         fprintf(stderr, "notify %u: used idx %u\n", qi, *((uint16_t *)dev->queues[qi].used + 1));
