@@ -309,8 +309,8 @@ static void add_request(struct driver *drv, uint8_t cmd, struct in *in)
         uint64_t gpa = alloc(drv, 16, false);
         fill(gpa, &hdr, sizeof(hdr));
         segs[n++] = (struct seg){gpa, split, false};
-        if (split < 16) /* the second half elsewhere */
-        {
+        if (split < 16) {
+            /* The second part elsewhere, in the other region. */
             uint64_t g2 = alloc(drv, 16 - split, true);
             fill(g2, (uint8_t *)&hdr + split, 16 - split);
             segs[n++] = (struct seg){g2, 16 - split, false};
