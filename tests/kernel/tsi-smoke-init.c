@@ -35,7 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define AF_TSI 46
+#define AF_TSI  46
 #define AF_TSI6 47
 #define AF_TSIU 48
 
@@ -154,7 +154,7 @@ static void setup(void)
 
 static void test_params(void)
 {
-    const char *names[] = { "tsi_hijack", "tsi_hijack_unix" };
+    const char *names[] = {"tsi_hijack", "tsi_hijack_unix"};
 
     for (int i = 0; i < 2; i++) {
         char path[128], buf[8] = "";
@@ -181,21 +181,22 @@ static void test_domains(void)
         const char *name;
         int family, type, protocol, want_domain, want_protocol;
     } cases[] = {
-        { "domain inet stream", AF_INET, SOCK_STREAM, 0, AF_TSI, IPPROTO_TCP },
-        { "domain inet stream tcp", AF_INET, SOCK_STREAM, IPPROTO_TCP, AF_TSI, IPPROTO_TCP },
-        { "domain inet dgram", AF_INET, SOCK_DGRAM, 0, AF_TSI, IPPROTO_UDP },
-        { "domain inet6 stream", AF_INET6, SOCK_STREAM, 0, AF_TSI6, IPPROTO_TCP },
-        { "domain inet6 dgram", AF_INET6, SOCK_DGRAM, 0, AF_TSI6, IPPROTO_UDP },
-        { "domain unix stream", AF_UNIX, SOCK_STREAM, 0, AF_TSIU, 0 },
-        { "domain unix dgram", AF_UNIX, SOCK_DGRAM, 0, AF_TSIU, 0 },
-        { "domain inet stream nonblock", AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, AF_TSI, IPPROTO_TCP },
+        {"domain inet stream", AF_INET, SOCK_STREAM, 0, AF_TSI, IPPROTO_TCP},
+        {"domain inet stream tcp", AF_INET, SOCK_STREAM, IPPROTO_TCP, AF_TSI, IPPROTO_TCP},
+        {"domain inet dgram", AF_INET, SOCK_DGRAM, 0, AF_TSI, IPPROTO_UDP},
+        {"domain inet6 stream", AF_INET6, SOCK_STREAM, 0, AF_TSI6, IPPROTO_TCP},
+        {"domain inet6 dgram", AF_INET6, SOCK_DGRAM, 0, AF_TSI6, IPPROTO_UDP},
+        {"domain unix stream", AF_UNIX, SOCK_STREAM, 0, AF_TSIU, 0},
+        {"domain unix dgram", AF_UNIX, SOCK_DGRAM, 0, AF_TSIU, 0},
+        {"domain inet stream nonblock", AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+         AF_TSI, IPPROTO_TCP},
         /* Not hijacked: other types and protocols. */
-        { "not hijacked unix seqpacket", AF_UNIX, SOCK_SEQPACKET, 0, AF_UNIX, 0 },
-        { "not hijacked inet raw", AF_INET, SOCK_RAW, IPPROTO_UDP, AF_INET, IPPROTO_UDP },
-        { "not hijacked inet6 raw", AF_INET6, SOCK_RAW, IPPROTO_UDP, AF_INET6, IPPROTO_UDP },
-        { "not hijacked inet ping", AF_INET, SOCK_DGRAM, IPPROTO_ICMP, AF_INET, IPPROTO_ICMP },
-        { "not hijacked packet", AF_PACKET, SOCK_DGRAM, 0, AF_PACKET, 0 },
-        { "not hijacked netlink", AF_NETLINK, SOCK_DGRAM, 0, AF_NETLINK, 0 },
+        {"not hijacked unix seqpacket", AF_UNIX, SOCK_SEQPACKET, 0, AF_UNIX, 0},
+        {"not hijacked inet raw", AF_INET, SOCK_RAW, IPPROTO_UDP, AF_INET, IPPROTO_UDP},
+        {"not hijacked inet6 raw", AF_INET6, SOCK_RAW, IPPROTO_UDP, AF_INET6, IPPROTO_UDP},
+        {"not hijacked inet ping", AF_INET, SOCK_DGRAM, IPPROTO_ICMP, AF_INET, IPPROTO_ICMP},
+        {"not hijacked packet", AF_PACKET, SOCK_DGRAM, 0, AF_PACKET, 0},
+        {"not hijacked netlink", AF_NETLINK, SOCK_DGRAM, 0, AF_NETLINK, 0},
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -325,7 +326,8 @@ static void test_tcp_local(int family, int bind_first)
         goto out_s;
     }
     int avail = -1;
-    if (send(c, "xyz", 3, 0) != 3 || usleep(100000) || ioctl(s, FIONREAD, &avail) < 0 || avail != 3) {
+    if (send(c, "xyz", 3, 0) != 3 || usleep(100000) || ioctl(s, FIONREAD, &avail) < 0 ||
+        avail != 3) {
         fail("FIONREAD %d, want 3", avail);
         goto out_s;
     }
@@ -341,7 +343,7 @@ out_ls:
 /* Socket options reach the inner socket: SO_RCVTIMEO makes recv time out. */
 static void test_sockopts(void)
 {
-    struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
+    struct timeval tv = {.tv_sec = 0, .tv_usec = 200000};
     struct sockaddr_storage addr;
     socklen_t len;
     char buf[8];
@@ -408,7 +410,7 @@ static void test_unix_pair(int type)
 
 static void test_unix_path(void)
 {
-    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
     struct ucred cred;
     socklen_t clen = sizeof(cred);
     int ls, c, s;
@@ -443,14 +445,15 @@ out_c:
     close(ls);
 
     begin("unix dgram on paths", 5);
-    struct sockaddr_un a = { .sun_family = AF_UNIX }, b = { .sun_family = AF_UNIX }, from;
+    struct sockaddr_un a = {.sun_family = AF_UNIX}, b = {.sun_family = AF_UNIX}, from;
     socklen_t flen = sizeof(from);
     char buf[16];
     int fa = socket(AF_UNIX, SOCK_DGRAM, 0), fb = socket(AF_UNIX, SOCK_DGRAM, 0);
 
     strcpy(a.sun_path, "/tmp/tsi-a.sock");
     strcpy(b.sun_path, "/tmp/tsi-b.sock");
-    if (bind(fa, (struct sockaddr *)&a, sizeof(a)) < 0 || bind(fb, (struct sockaddr *)&b, sizeof(b)) < 0)
+    if (bind(fa, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+        bind(fb, (struct sockaddr *)&b, sizeof(b)) < 0)
         fail("bind");
     else if (sendto(fb, "dg", 2, 0, (struct sockaddr *)&a, sizeof(a)) != 2)
         fail("sendto");
@@ -461,7 +464,6 @@ out_c:
         ok();
     close(fa);
     close(fb);
-
 }
 
 /* UDP between two guest sockets: sendto finds the bound guest socket (the
@@ -518,7 +520,7 @@ static void test_epoll(void)
 {
     struct sockaddr_storage addr, name;
     socklen_t len, nlen = sizeof(name);
-    struct epoll_event ev = { .events = EPOLLIN }, got;
+    struct epoll_event ev = {.events = EPOLLIN}, got;
     int ep, ls, c, n;
 
     begin("epoll on a listener sees the connection", 5);
@@ -570,7 +572,7 @@ static void test_epoll_udp(void)
 {
     struct sockaddr_storage addr, name;
     socklen_t len, nlen = sizeof(name);
-    struct epoll_event ev = { .events = EPOLLIN }, got;
+    struct epoll_event ev = {.events = EPOLLIN}, got;
     int ep, a, b, n;
 
     begin("epoll on a udp socket sees a datagram", 5);
@@ -665,8 +667,8 @@ out:
  */
 static void test_no_host(void)
 {
-    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(80) };
-    struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_port = htons(80) };
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(80)};
+    struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6, .sin6_port = htons(80)};
     struct timespec t0, t1;
     int fd, r;
 
@@ -718,7 +720,7 @@ static void test_no_host(void)
     close(fd);
 
     begin("unix connect to a missing absolute path without a host: EINVAL", 10);
-    struct sockaddr_un sun = { .sun_family = AF_UNIX, .sun_path = "/tmp/not-there.sock" };
+    struct sockaddr_un sun = {.sun_family = AF_UNIX, .sun_path = "/tmp/not-there.sock"};
     fd = socket(AF_UNIX, SOCK_STREAM, 0);
     errno = 0;
     r = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
@@ -734,8 +736,8 @@ static void test_no_host(void)
  */
 static void test_vsock_dgram(void)
 {
-    struct sockaddr_vm addr = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY,
-                                .svm_port = VMADDR_PORT_ANY };
+    struct sockaddr_vm addr = {
+        .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = VMADDR_PORT_ANY};
     socklen_t len = sizeof(addr);
     int fd, r;
 
@@ -777,7 +779,9 @@ static void test_churn(void)
 {
     begin("create/close 2000 hijacked sockets", 30);
     for (int i = 0; i < 2000; i++) {
-        int fd = socket(i % 3 == 0 ? AF_INET : i % 3 == 1 ? AF_INET6 : AF_UNIX,
+        int fd = socket(i % 3 == 0   ? AF_INET
+                        : i % 3 == 1 ? AF_INET6
+                                     : AF_UNIX,
                         i & 1 ? SOCK_STREAM : SOCK_DGRAM, 0);
 
         if (fd < 0) {
