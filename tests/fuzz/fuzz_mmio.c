@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* SRCS: src/virtio/mmio.c src/virtio/queue.c src/virtio/console.c src/virtio/blk/device.c src/virtio/blk/disk.c src/virtio/blk/request.c src/virtio/blk/io_sync.c src/virtio/blk/io_uring.c src/virtio/blk/worker.c src/util/guest_mem.c src/util/log.c */
+/* SRCS: src/virtio/mmio.c src/virtio/queue.c src/virtio/console.c src/virtio/blk/device.c src/virtio/blk/disk.c src/virtio/blk/request.c src/virtio/blk/io_sync.c src/virtio/blk/io_uring.c src/virtio/blk/worker.c src/util/guest_mem.c src/util/log.c src/util/log_limit.c src/util/thread.c src/util/sandbox.c src/util/out_fifo.c */
 /* LDLIBS: -luring */
 /*
  * libFuzzer harness for the virtio-mmio transport's register state
@@ -21,7 +21,8 @@
  *     size), and never twice without a reset in between;
  *   - a reset (Status 0) brings the transport back to its initial state
  *     (status, features, interrupt status, every queue) and leaves no
- *     device thread behind; destroy leaves none either.
+ *     thread that activation started; destroy leaves no thread of the
+ *     device at all (the console's output fifo has one for its lifetime).
  *
  * Input layout:
  *   0      bits 0-1: device (0, 3 stub, 1 virtio-blk, 2 virtio-console);
@@ -102,8 +103,9 @@ static uint8_t *ram0, *ram1;
 static struct guest_mem gm;
 static char dir[96], img_path[128];
 static int null_fd = -1, in_pipe[2] = {-1, -1};
-static unsigned base_threads;
-static bool verbose; /* FUZZ_VERBOSE: the device's debug log, used indexes after notifies */
+static unsigned base_threads; /* before any device */
+static unsigned dev_threads; /* with the device created, not activated (its output fifo's writer) */
+static bool verbose;         /* FUZZ_VERBOSE: the device's debug log, used indexes after notifies */
 
 /* ---- the device under test and what the checks remember ---- */
 
@@ -136,20 +138,19 @@ static unsigned count_threads(void)
     return n;
 }
 
-static void check_no_threads(const char *when)
+static void check_threads(const char *when, unsigned want)
 {
     /*
      * A joined thread may still be listed for a moment: pthread_join returns
      * when the kernel clears its tid, a little before the task is reaped.
      */
     unsigned n = count_threads();
-    for (int i = 0; i < 2000 && n > base_threads; i++) {
+    for (int i = 0; i < 2000 && n > want; i++) {
         usleep(50);
         n = count_threads();
     }
-    if (n != base_threads) {
-        fprintf(stderr, "%u threads after %s, %u before the device existed\n", n, when,
-                base_threads);
+    if (n != want) {
+        fprintf(stderr, "%u threads after %s, %u expected\n", n, when, want);
         abort();
     }
 }
@@ -335,6 +336,7 @@ static void destroy_device(struct virtio_device *d)
         if (d->kick_fds[q] >= 0)
             close(d->kick_fds[q]);
     pthread_mutex_destroy(&d->lock);
+    log_limit_destroy(&d->fail_log);
     free(d);
 }
 
@@ -362,7 +364,7 @@ static void check_reset_state(void)
         snaps[i].frozen = false;
     driver_ok_seen = false;
     n_activate = 0;
-    check_no_threads("a reset");
+    check_threads("a reset", dev_threads);
 }
 
 static void check_state(void)
@@ -618,6 +620,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     driver_ok_seen = false;
     n_activate = 0;
     dev = make_device(u8(&in));
+    dev_threads = count_threads();
     check_reset_state();
 
     while (in.n) {
@@ -670,7 +673,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     destroy_device(dev);
     dev = NULL;
-    check_no_threads("destroy");
+    check_threads("destroy", base_threads);
     return 0;
 }
 

@@ -276,6 +276,8 @@ static void console_seeds(void)
     B(&sd, C_TX, 0, 0, 10, C_TX, 1, 1, 3, 4, C_TX | 8, 2, 0, 100, C_TX, 3, 0, 7);
     B(&sd, C_PROCESS, C_CTRL, 1, C_PORT_OPEN, 0, C_RESIZE, C_CTRL_RX, 0, 64);
     put("console-session", sd.buf, sd.len);
+    sd.buf[0] |= 16; /* the same with output to pipes, through the device's fifos */
+    put("console-session-pipes", sd.buf, sd.len);
 
     /* 15 ports with EVENT_IDX: every port made ready, names for all. */
     sd.len = 0;

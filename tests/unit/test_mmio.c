@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* SRCS: src/virtio/mmio.c src/virtio/queue.c src/util/guest_mem.c src/util/log.c */
+/* SRCS: src/virtio/mmio.c src/virtio/queue.c src/util/guest_mem.c src/util/log.c src/util/log_limit.c */
 /*
  * The virtio-mmio transport on its own, with a stub device: what a driver
  * may and may not change once the device runs.
@@ -82,6 +82,7 @@ static void teardown(struct fixture *f)
 {
     close(f->dev.irq_fd);
     pthread_mutex_destroy(&f->dev.lock);
+    log_limit_destroy(&f->dev.fail_log);
     free(f->ram);
 }
 
