@@ -19,6 +19,8 @@ CC := gcc
 endif
 
 VERSION := 1.18.0
+# What the library links (also listed in libkrun.pc's Libs.private).
+LIB_LIBS := -ldl -luring -lseccomp
 KRUN_SONAME := libkrun.so.1
 
 # WERROR=0 keeps the warnings but does not fail on them (for packagers with
@@ -76,7 +78,7 @@ $(B)/san/%.o: %.S
 
 $(B)/$(KRUN_SONAME): $(LIB_OBJS) src/libkrun.map
 	$(CC) -shared -pthread -Wl,-soname,$(KRUN_SONAME) -Wl,--version-script=src/libkrun.map \
-		$(HARDEN_LDFLAGS) -o $@ $(LIB_OBJS) -ldl -luring
+		$(HARDEN_LDFLAGS) -o $@ $(LIB_OBJS) $(LIB_LIBS)
 	ln -sf $(KRUN_SONAME) $(B)/libkrun.so
 
 # Internal archives: tests link the library's objects directly.

@@ -223,9 +223,10 @@ exec 9>&-
 
 # --- copy into OUTDIR: vmlinux before bzImage, key last -----------------------
 rm -f "$out/kernel.key"
+# Temporary names of our own: two makes may copy into one OUTDIR at once.
 for f in vmlinux bzImage; do
-    cp "$entry/$f" "$out/.$f.tmp"
-    mv -f "$out/.$f.tmp" "$out/$f"
+    cp "$entry/$f" "$out/.$f.tmp.$$"
+    mv -f "$out/.$f.tmp.$$" "$out/$f"
 done
 cp "$entry/config" "$out/kernel.config"
 echo "$key" >"$out/kernel.key"

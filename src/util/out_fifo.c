@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/thread.h"
 
 struct out_fifo {
     pthread_mutex_t lock;
@@ -174,12 +175,8 @@ struct out_fifo *out_fifo_new(const char *name, int fd, size_t cap, unsigned sta
     pthread_cond_init(&f->more, &ca);
     pthread_cond_init(&f->drained, &ca);
     pthread_condattr_destroy(&ca);
-    /* The host program's signals are none of the writer's business. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int ret = f->stop_efd < 0 ? errno : pthread_create(&f->thread, NULL, writer, f);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    int ret = f->stop_efd < 0 ? errno
+                              : -thread_start(&f->thread, "krun-output", SANDBOX_OUTPUT, writer, f);
     if (ret) {
         if (f->stop_efd >= 0)
             close(f->stop_efd);

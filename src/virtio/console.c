@@ -397,6 +397,11 @@ static int process_all(struct console *c)
     return deliver_ctrl(c);
 }
 
+int console_process(struct console *c)
+{
+    return process_all(c);
+}
+
 /*
  * Whether new buffers on q are no reason to stay awake: a receive queue
  * whose port has no input to deliver keeps its buffers (input is polled on
@@ -498,11 +503,8 @@ static int console_activate(struct virtio_device *dev)
     if (!virtio_has_feature(dev, VIRTIO_F_BIT(VIRTIO_CONSOLE_F_MULTIPORT)))
         return -ENOTSUP; /* every guest we boot speaks multiport */
     atomic_store(&c->stop, false);
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int ret = -pthread_create(&c->thread, NULL, console_thread, c);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    int ret =
+        virtio_device_thread(dev, &c->thread, "krun-console", SANDBOX_CONSOLE, console_thread, c);
     c->running = ret == 0;
     return ret;
 }

@@ -36,4 +36,12 @@ int console_create(const char *name, const struct console_port_spec *ports, unsi
 /* Re-read the window size of size_fd and tell the guest (after SIGWINCH). */
 void console_resize(struct console *c);
 
+/*
+ * For tests and fuzzing: on the caller's thread, what the worker does each
+ * time it wakes up: serve every queue once. Only on a device that was not
+ * activated (no worker) and whose queues passed virtq_activate. Returns 0,
+ * or -1 when a broken ring made the device fail.
+ */
+int console_process(struct console *c);
+
 #endif

@@ -26,6 +26,7 @@
 
 #include "util/guest_mem.h"
 #include "util/log_limit.h"
+#include "util/thread.h"
 #include "virtio/queue.h"
 
 struct machine;
@@ -81,6 +82,7 @@ struct virtio_device {
 
     /* Filled in by virtio_mmio_attach(). */
     const struct guest_mem *gm;
+    const struct thread_spawner *spawner; /* who starts the device's threads (util/thread.h) */
     uint64_t mmio_base;
     uint32_t irq;
     int irq_fd;                      /* irqfd: write 1 to inject */
@@ -104,6 +106,16 @@ struct virtio_device {
 
 /* Prepare the transport state of a device whose ops/ids/queues are set. */
 void virtio_device_init(struct virtio_device *dev);
+
+/*
+ * Start one of the device's threads (named, signals blocked, in the sandbox
+ * of kind), through the machine's spawner. Returns 0 or -errno.
+ */
+static inline int virtio_device_thread(struct virtio_device *dev, pthread_t *t, const char *name,
+                                       enum sandbox_kind kind, void *(*fn)(void *), void *arg)
+{
+    return thread_spawn(dev->spawner, t, name, kind, fn, arg);
+}
 
 /* Raise the device's interrupt with these ISR bits. */
 void virtio_device_interrupt(struct virtio_device *dev, unsigned isr_bits);

@@ -158,6 +158,17 @@ static void write_status_locked(struct virtio_device *dev, uint32_t value)
         reset_locked(dev);
         return;
     }
+    /*
+     * The driver only ever adds bits (virtio 1.x, 2.1.2); a reset clears
+     * them. Were a write allowed to clear FEATURES_OK or DRIVER_OK, the
+     * features and the queues that are frozen while the device runs would
+     * become writable again.
+     */
+    if ((value & dev->status) != dev->status) {
+        log_debug("%s: ignored status 0x%x, which clears bits of 0x%x", dev->name, value,
+                  dev->status);
+        return;
+    }
     uint32_t added = value & ~dev->status;
     if (added & STATUS_FEATURES_OK) {
         /* Only what we offered, and virtio 1.x (no legacy interface). */

@@ -10,6 +10,7 @@
 #include "virtio/device.h"
 #include "vmm/irq.h"
 #include "vmm/machine.h"
+#include "vmm/spawner.h"
 
 static void destroy_device(void *arg)
 {
@@ -39,6 +40,7 @@ int virtio_mmio_attach(struct machine *m, struct virtio_device *dev, uint64_t ba
 {
     virtio_device_init(dev);
     dev->gm = &m->mem;
+    dev->spawner = spawner_iface(m->spawner);
     dev->mmio_base = base;
     dev->irq = gsi;
     int ret = teardown_push(&m->teardown, destroy_device, dev);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Running a built VM: vCPU threads run the guest while the calling thread
- * runs the event loop, which also takes the signals meant for the workload
- * and the shutdown eventfd. When the guest stops, the vCPUs are stopped and
+ * Running a built VM: vCPU threads run the guest while the event loop
+ * thread takes the signals meant for the workload, the shutdown eventfd
+ * and the machine's requests (stop, device threads); the calling thread
+ * waits for it. When the guest stops, the vCPUs are stopped and
  * the exit status decided.
  */
 #include <errno.h>
@@ -15,7 +16,9 @@
 #include "util/log.h"
 #include "virtio/console.h"
 #include "vm/vm.h"
+#include "util/thread.h"
 #include "vmm/event_loop.h"
+#include "vmm/spawner.h"
 #include "vmm/vcpu.h"
 
 /* Signals that the workload receives when the VMM process does. */
@@ -97,6 +100,18 @@ static int decide_status(struct vm *vm)
     }
 }
 
+struct loop_run {
+    struct event_loop *loop;
+    int ret;
+};
+
+static void *loop_main(void *arg)
+{
+    struct loop_run *lr = arg;
+    lr->ret = ev_loop_run(lr->loop);
+    return NULL;
+}
+
 int vm_run(struct vm *vm)
 {
     sigset_t sigs, old;
@@ -115,10 +130,19 @@ int vm_run(struct vm *vm)
         ret = ev_loop_add(loop, vm->cfg->shutdown_efd, EPOLLIN, on_shutdown_request, vm);
     if (!ret)
         ret = vcpus_start(vm->vcpus);
+    /* The loop runs on a thread of its own, under its own seccomp filter: the
+       caller's thread must come back unfiltered (krun_start_wait). */
+    struct loop_run lr = {.loop = loop};
+    pthread_t loop_thread;
     if (!ret)
-        ret = ev_loop_run(loop);
+        ret = thread_start(&loop_thread, "krun-loop", SANDBOX_LOOP, loop_main, &lr);
+    if (!ret) {
+        pthread_join(loop_thread, NULL);
+        ret = lr.ret;
+    }
     if (ret)
         machine_request_stop(&vm->m, MACHINE_STOP_ERROR);
+    spawner_close(vm->m.spawner); /* a vCPU still activating a device gives up */
     vcpus_stop(vm->vcpus);
 
     ev_loop_del(loop, vm->m.stop_efd);

@@ -14,6 +14,7 @@
 #include "arch/x86_64/layout.h"
 #include "util/log.h"
 #include "vmm/event_loop.h"
+#include "vmm/spawner.h"
 
 int machine_init(struct machine *m)
 {
@@ -23,7 +24,9 @@ int machine_init(struct machine *m)
     atomic_init(&m->stop_reason, MACHINE_RUNNING);
     m->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     m->loop = ev_loop_new();
-    if (m->stop_efd < 0 || !m->loop) {
+    if (m->loop)
+        m->spawner = spawner_new(m->loop);
+    if (m->stop_efd < 0 || !m->loop || !m->spawner) {
         int err = m->stop_efd < 0 ? errno : ENOMEM;
         machine_destroy(m);
         return -err;
@@ -108,6 +111,8 @@ void machine_destroy(struct machine *m)
     teardown_run(&m->teardown);
     bus_free(&m->pio);
     bus_free(&m->mmio);
+    spawner_free(m->spawner, m->loop);
+    m->spawner = NULL;
     ev_loop_free(m->loop);
     m->loop = NULL;
     close_fd(&m->stop_efd);

@@ -25,6 +25,7 @@
 
 struct event_loop;
 struct ioapic;
+struct spawner;
 
 /* Why the machine stopped; the first reason reported wins. */
 enum machine_stop {
@@ -55,6 +56,7 @@ struct machine {
     struct bus mmio;
     struct ioapic *ioapic; /* split irqchip only: our IOAPIC, else KVM's */
     struct event_loop *loop;
+    struct spawner *spawner; /* device threads are started by the loop thread */
     struct teardown_list teardown;
 
     int stop_efd;           /* readable once the machine must stop */

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <linux/kvm.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -22,6 +23,7 @@
 
 #include "arch/x86_64/boot.h"
 #include "util/log.h"
+#include "util/thread.h"
 #include "vmm/irq.h"
 #include "vmm/machine.h"
 
@@ -205,20 +207,14 @@ int vcpus_create(struct machine *m, unsigned n, bool nested_virt, const struct x
 
 int vcpus_start(struct vcpus *vs)
 {
-    /* Threads start with every signal blocked: signals for the host program
-     * are none of our business, and the kick signal is taken synchronously. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-
-    /* During KVM_RUN only the kick signal is unblocked (the kernel's sigset is 8 bytes). */
+    /* The threads start with every signal blocked (util/thread.h); during
+       KVM_RUN only the kick signal is unblocked (the kernel's sigset is 8 bytes). */
     struct kvm_signal_mask *kvm_mask = calloc(1, sizeof(*kvm_mask) + 8);
-    if (!kvm_mask) {
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!kvm_mask)
         return -ENOMEM;
-    }
     kvm_mask->len = 8;
-    sigset_t during_run = all;
+    sigset_t during_run;
+    sigfillset(&during_run);
     sigdelset(&during_run, vs->kick_signal);
     memcpy(kvm_mask->sigset, &during_run, 8);
 
@@ -230,14 +226,15 @@ int vcpus_start(struct vcpus *vs)
             log_error("KVM_SET_SIGNAL_MASK failed: %s", strerror(-ret));
             break;
         }
-        ret = -pthread_create(&v->thread, NULL, vcpu_thread, v);
+        char name[24];
+        snprintf(name, sizeof(name), "krun-vcpu%u", i);
+        ret = thread_start(&v->thread, name, SANDBOX_VCPU, vcpu_thread, v);
         if (ret)
             log_error("cannot start vCPU thread %u: %s", i, strerror(-ret));
         else
             v->started = true;
     }
     free(kvm_mask);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
     return ret;
 }
 

@@ -28,7 +28,7 @@ define fuzz_rules
 $(B)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $(call fuzz_srcs,$(1)) $(FUZZ_HDRS)
 	@mkdir -p $(B)/fuzz
 	$(FUZZ_CC) $(FUZZ_CFLAGS) tests/fuzz/fuzz_$(1).c $(call fuzz_srcs,$(1)) -o $(B)/fuzz/fuzz_$(1) \
-		$(call fuzz_ldlibs,$(1))
+		$(call fuzz_ldlibs,$(1)) -lseccomp
 
 fuzz-$(1): $(B)/fuzz/fuzz_$(1) $(B)/fuzz/gen_seeds
 	@mkdir -p $(B)/fuzz/corpus-$(1)

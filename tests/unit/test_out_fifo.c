@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* SRCS: src/util/out_fifo.c src/util/log.c */
+/* SRCS: src/util/out_fifo.c src/util/log.c src/util/thread.c src/util/sandbox.c */
 /* TSAN */
 /* Guest output to a host fd: no loss for a slow reader, bounded for a stalled one. */
 #include "test.h"

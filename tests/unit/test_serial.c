@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* SRCS: src/devices/legacy/serial.c src/util/out_fifo.c src/util/log.c */
+/* SRCS: src/devices/legacy/serial.c src/util/out_fifo.c src/util/log.c src/util/thread.c src/util/sandbox.c */
 /* The 16550A: transmit, receive FIFO and flow control, interrupts, loopback. */
 #include "test.h"
 

@@ -28,11 +28,11 @@ unit_objs = $(patsubst @library,$(B)/libkrun-$(notdir $(2)).a,\
 .SECONDEXPANSION:
 $(B)/tests/%: tests/unit/%.c tests/unit/test.h $$(call unit_objs,$$*,$(B)/obj)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -MP $(UNIT_CFLAGS) $< -o $@ $(call unit_objs,$*,$(B)/obj) -ldl $(call unit_ldlibs,$*)
+	$(CC) $(ALL_CFLAGS) -MMD -MP $(UNIT_CFLAGS) $< -o $@ $(call unit_objs,$*,$(B)/obj) -ldl -lseccomp $(call unit_ldlibs,$*)
 
 $(B)/tests-san/%: tests/unit/%.c tests/unit/test.h $$(call unit_objs,$$*,$(B)/san)
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_CFLAGS) -MMD -MP $(UNIT_CFLAGS) $< -o $@ $(call unit_objs,$*,$(B)/san) -ldl $(call unit_ldlibs,$*)
+	$(CC) $(SAN_CFLAGS) -MMD -MP $(UNIT_CFLAGS) $< -o $@ $(call unit_objs,$*,$(B)/san) -ldl -lseccomp $(call unit_ldlibs,$*)
 
 # Kept: nothing else names these objects, so make would delete them as intermediates.
 .PRECIOUS: $(B)/tsan/%.o
@@ -42,7 +42,7 @@ $(B)/tsan/%.o: %.c
 
 $(B)/tests-tsan/%: tests/unit/%.c tests/unit/test.h $$(call unit_objs,$$*,$(B)/tsan)
 	@mkdir -p $(dir $@)
-	$(TSAN_CC) $(TSAN_CFLAGS) -MMD -MP $(UNIT_CFLAGS) $< -o $@ $(call unit_objs,$*,$(B)/tsan) -ldl $(call unit_ldlibs,$*)
+	$(TSAN_CC) $(TSAN_CFLAGS) -MMD -MP $(UNIT_CFLAGS) $< -o $@ $(call unit_objs,$*,$(B)/tsan) -ldl -lseccomp $(call unit_ldlibs,$*)
 
 # Two of them read the built guest kernel (the bundle's ABI, the real
 # vmlinux and bzImage through the loaders), as do the valgrind checks;

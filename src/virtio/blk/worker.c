@@ -273,27 +273,6 @@ static void run_sync(struct blk_worker *w)
     }
 }
 
-static void *worker_main(void *arg)
-{
-    struct blk_worker *w = arg;
-    if (w->uring)
-        run_uring(w);
-    else
-        run_sync(w);
-    return NULL;
-}
-
-static void free_resources(struct blk_worker *w)
-{
-    if (w->uring)
-        io_uring_queue_exit(&w->ring);
-    w->uring = false;
-    free(w->slots);
-    w->slots = NULL;
-    w->free = NULL;
-    blk_bounce_free(&w->bounce);
-}
-
 /* io_uring with every opcode we use, or false (then requests run synchronously). */
 static bool setup_uring(struct blk_worker *w)
 {
@@ -320,7 +299,31 @@ static bool setup_uring(struct blk_worker *w)
     return ok;
 }
 
-int blk_worker_start(struct blk_worker *w)
+static void *worker_main(void *arg)
+{
+    struct blk_worker *w = arg;
+    /* Here, not in the vCPU that activated the device: its sandbox has no io_uring_setup. */
+    w->uring = w->try_uring && setup_uring(w);
+    if (w->uring)
+        run_uring(w);
+    else
+        run_sync(w);
+    return NULL;
+}
+
+static void free_resources(struct blk_worker *w)
+{
+    if (w->uring)
+        io_uring_queue_exit(&w->ring);
+    w->uring = false;
+    free(w->slots);
+    w->slots = NULL;
+    w->free = NULL;
+    blk_bounce_free(&w->bounce);
+}
+
+/* Slots: everything but the thread and the I/O engine. */
+static int prepare(struct blk_worker *w)
 {
     w->n_slots = w->vq->num ? w->vq->num : 1;
     w->slots = calloc(w->n_slots, sizeof(*w->slots));
@@ -333,31 +336,71 @@ int blk_worker_start(struct blk_worker *w)
     }
     w->inflight = 0;
     w->starved = w->failed = w->pushed = false;
+    w->uring = false;
     log_limit_init(&w->errors);
-    w->uring = w->try_uring && setup_uring(w);
+    return 0;
+}
 
-    /* Signals are for the threads that expect them (vCPU kicks, the host program's). */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int ret = pthread_create(&w->thread, NULL, worker_main, w);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (ret != 0) {
+int blk_worker_start(struct blk_worker *w)
+{
+    int ret = prepare(w);
+    if (ret < 0)
+        return ret;
+    ret = virtio_device_thread(w->dev, &w->thread, "krun-blk", SANDBOX_BLK, worker_main, w);
+    if (ret < 0) {
         free_resources(w);
         log_limit_destroy(&w->errors);
-        return -ret;
+        return ret;
     }
-    pthread_setname_np(w->thread, "krun-blk");
     w->started = true;
     return 0;
 }
 
 void blk_worker_join(struct blk_worker *w)
 {
-    if (!w->started)
-        return;
-    pthread_join(w->thread, NULL);
+    if (!w->started && !w->slots)
+        return; /* never started, or joined already */
+    if (w->started)
+        pthread_join(w->thread, NULL);
     w->started = false;
     free_resources(w);
     log_limit_destroy(&w->errors);
+}
+
+int blk_worker_start_inline(struct blk_worker *w)
+{
+    int ret = prepare(w);
+    if (ret == 0)
+        w->uring = w->try_uring && setup_uring(w);
+    return ret;
+}
+
+void blk_worker_rearm_inline(struct blk_worker *w)
+{
+    w->starved = w->failed = w->pushed = false;
+}
+
+void blk_worker_serve(struct blk_worker *w)
+{
+    if (!w->failed)
+        drain(w);
+    while (w->uring && w->inflight > 0) {
+        int ret = io_uring_submit_and_wait(&w->ring, 1);
+        if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
+            log_error("%s: io_uring: %s", w->name, strerror(-ret));
+            usleep(1000);
+        }
+        struct io_uring_cqe *cqe;
+        while (io_uring_peek_cqe(&w->ring, &cqe) == 0) {
+            struct blk_slot *s = (struct blk_slot *)(uintptr_t)io_uring_cqe_get_data64(cqe);
+            int res = cqe->res;
+            io_uring_cqe_seen(&w->ring, cqe);
+            request_done(w, s, res);
+        }
+        if (!w->failed && w->starved && w->free) {
+            w->starved = false;
+            drain(w);
+        }
+    }
+    notify(w);
 }

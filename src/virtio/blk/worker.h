@@ -73,7 +73,22 @@ struct blk_worker {
 /* Allocate request slots (one per descriptor), set up io_uring, start. */
 int blk_worker_start(struct blk_worker *w);
 
-/* Wait for the thread (after *stop and stop_fd) and free its resources. */
+/*
+ * Wait for the thread (after *stop and stop_fd) and free its resources;
+ * also frees a worker set up by blk_worker_start_inline.
+ */
 void blk_worker_join(struct blk_worker *w);
+
+/*
+ * For tests and fuzzing: set the worker up like blk_worker_start (slots,
+ * io_uring if try_uring) but start no thread. blk_worker_serve then does
+ * on the caller's thread what the thread does after a kick: it drains the
+ * ring, waits for every request it took and notifies the driver.
+ * blk_worker_rearm_inline forgets a broken ring (as a device reset does)
+ * and keeps the slots and the io_uring instance for the next one.
+ */
+int blk_worker_start_inline(struct blk_worker *w);
+void blk_worker_serve(struct blk_worker *w);
+void blk_worker_rearm_inline(struct blk_worker *w);
 
 #endif

@@ -286,13 +286,10 @@ static int fs_activate(struct virtio_device *dev)
     stop_threads(d);
     jobs_reset(d);
     d->running = true;
-    /* The threads take no signals: those belong to the host program. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
     int ret = 0;
     for (unsigned i = 0; i < FS_WORKERS && ret == 0; i++) {
-        ret = pthread_create(&d->workers[d->n_workers], NULL, worker_main, d);
+        ret = -virtio_device_thread(dev, &d->workers[d->n_workers], "krun-fs-worker", SANDBOX_FS,
+                                    worker_main, d);
         if (ret == 0)
             d->n_workers++;
     }
@@ -303,10 +300,9 @@ static int fs_activate(struct virtio_device *dev)
             continue;
         p->d = d;
         p->q = i;
-        ret = pthread_create(&p->thread, NULL, poller_main, p);
+        ret = -virtio_device_thread(dev, &p->thread, "krun-fs-queue", SANDBOX_FS, poller_main, p);
         p->started = ret == 0;
     }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (ret != 0) {
         log_error("%s: cannot start its threads: %s", dev->name, strerror(ret));
         stop_threads(d);

@@ -13,7 +13,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +45,7 @@ struct vsock_dev {
     struct dev_fd kicks[N_QUEUES];
     struct dev_fd wake;
     atomic_bool stop;
+    bool reset_on_stop; /* the thread closes the guest's connections as it stops */
     bool running;
     pthread_t thread;
     struct iovec tx_iov[VSOCK_MAX_SEGS];
@@ -132,11 +133,38 @@ static void drain_eventfd(int fd)
     (void)r;
 }
 
+static void watch_device_fds(struct vsock_dev *d, bool on)
+{
+    struct dev_fd *fds[N_QUEUES + 1] = {&d->kicks[RXQ], &d->kicks[TXQ], &d->kicks[EVQ], &d->wake};
+    for (unsigned i = 0; i < N_QUEUES + 1; i++) {
+        if (fds[i]->fd < 0)
+            continue;
+        struct epoll_event e = {.events = EPOLLIN, .data.ptr = fds[i]};
+        epoll_ctl(d->core.epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fds[i]->fd, on ? &e : NULL);
+    }
+}
+
+/* After a failure: nothing more to do until stop_thread asks. */
+static void wait_for_stop(struct vsock_dev *d)
+{
+    struct pollfd p = {.fd = d->wake.fd, .events = POLLIN};
+    while (!atomic_load(&d->stop))
+        if (poll(&p, 1, -1) < 0 && errno != EINTR)
+            break;
+}
+
+/*
+ * Everything that touches host sockets happens on this thread (its seccomp
+ * filter allows socket calls; a vCPU's does not): it watches the queues'
+ * eventfds while it runs and, when a reset stops it, closes the guest's
+ * connections.
+ */
 static void *vsock_thread(void *arg)
 {
     struct vsock_dev *d = arg;
     struct virtio_device *dev = d->vdev;
     struct epoll_event evs[64];
+    watch_device_fds(d, true);
     while (!atomic_load(&d->stop) && !atomic_load(&dev->failed)) {
         int more_tx = process_tx(d);
         if (more_tx < 0 || fill_rx(d) < 0)
@@ -165,61 +193,45 @@ static void *vsock_thread(void *arg)
     }
     log_debug("%s: thread stops (stop %d, failed %d)", dev->name, atomic_load(&d->stop),
               atomic_load(&dev->failed));
+    wait_for_stop(d);
+    watch_device_fds(d, false);
+    if (d->reset_on_stop)
+        vsock_core_reset(&d->core); /* the guest's sockets are gone with its driver */
     return NULL;
 }
 
-static void watch_device_fds(struct vsock_dev *d, bool on)
-{
-    struct dev_fd *fds[N_QUEUES + 1] = {&d->kicks[RXQ], &d->kicks[TXQ], &d->kicks[EVQ], &d->wake};
-    for (unsigned i = 0; i < N_QUEUES + 1; i++) {
-        if (fds[i]->fd < 0)
-            continue;
-        struct epoll_event e = {.events = EPOLLIN, .data.ptr = fds[i]};
-        epoll_ctl(d->core.epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fds[i]->fd, on ? &e : NULL);
-    }
-}
-
-static void stop_thread(struct vsock_dev *d)
+static void stop_thread(struct vsock_dev *d, bool reset)
 {
     if (!d->running)
         return;
+    d->reset_on_stop = reset;
     atomic_store(&d->stop, true);
     uint64_t one = 1;
     if (write(d->wake.fd, &one, sizeof(one)) < 0)
         log_error("%s: cannot wake the device thread: %s", d->vdev->name, strerror(errno));
     pthread_join(d->thread, NULL);
     d->running = false;
-    watch_device_fds(d, false);
     drain_eventfd(d->wake.fd);
 }
 
 static int vsock_activate(struct virtio_device *dev)
 {
     struct vsock_dev *d = dev->priv;
-    stop_thread(d);
+    stop_thread(d, false);
     for (unsigned i = 0; i < N_QUEUES; i++)
         d->kicks[i].fd = dev->kick_fds[i];
     d->have_stash = false;
     atomic_store(&d->stop, false);
-    watch_device_fds(d, true);
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int ret = -pthread_create(&d->thread, NULL, vsock_thread, d);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    int ret = virtio_device_thread(dev, &d->thread, "krun-vsock", SANDBOX_VSOCK, vsock_thread, d);
     d->running = ret == 0;
-    if (ret)
-        watch_device_fds(d, false);
     return ret;
 }
 
 static void vsock_reset(struct virtio_device *dev)
 {
     struct vsock_dev *d = dev->priv;
-    stop_thread(d);
+    stop_thread(d, true);
     d->have_stash = false;
-    /* The guest's sockets are gone with its driver. */
-    vsock_core_reset(&d->core);
 }
 
 static void vsock_destroy(struct virtio_device *dev)
@@ -227,7 +239,7 @@ static void vsock_destroy(struct virtio_device *dev)
     struct vsock_dev *d = dev->priv;
     if (!d)
         return;
-    stop_thread(d);
+    stop_thread(d, false);
     vsock_core_destroy(&d->core);
     if (d->wake.fd >= 0)
         close(d->wake.fd);
