@@ -212,263 +212,265 @@ static void tsi_seeds(void)
         n += recs[i].len;
     }
     put("tsi", b, n);
-    /* Command streams of fuzz_blk.c (see its layout). */
-    struct bseed {
-        uint8_t buf[512];
-        size_t len;
-    };
+}
 
-    static void b_put(struct bseed * sd, const int *v, size_t n)
-    {
-        for (size_t i = 0; i < n; i++)
-            sd->buf[sd->len++] = (uint8_t)v[i];
-    }
+/* Command streams of fuzz_blk.c (see its layout). */
+struct bseed {
+    uint8_t buf[512];
+    size_t len;
+};
+
+static void b_put(struct bseed *sd, const int *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        sd->buf[sd->len++] = (uint8_t)v[i];
+}
 #define B(sd, ...) b_put(sd, (const int[]){__VA_ARGS__}, sizeof((int[]){__VA_ARGS__}) / sizeof(int))
 
-    enum { B_IN, B_OUT, B_FLUSH, B_GET_ID, B_DISCARD, B_WZ, B_UNKNOWN };
+enum { B_IN, B_OUT, B_FLUSH, B_GET_ID, B_DISCARD, B_WZ, B_UNKNOWN };
 /* Segment bytes: writable, length class (0, 1, 16, 511, 512, 4096, le16, 512*n). */
 #define BSEG(w, cls) ((w) | (cls) << 1)
 #define B_SERVE      4
 
-    static void blk_seeds(void)
-    {
-        struct bseed sd = {.len = 0};
-        /* Writable, FLUSH/DISCARD/WRITE_ZEROES, 16 entries: one of each request. */
-        B(&sd, 0x0e, 6);
-        B(&sd, 0, B_OUT, 0, 1, BSEG(0, 5));        /* write 4 KiB at sector 0 */
-        B(&sd, 0, B_IN, 0, 1, BSEG(1, 5));         /* read it back */
-        B(&sd, 0, B_FLUSH, 0, 0);                  /* flush */
-        B(&sd, 0, B_GET_ID, 0, 1, BSEG(1, 6), 20); /* 20-byte id (le16 20) */
-        sd.buf[sd.len++] = 0;
-        B(&sd, 0x80, B_DISCARD, 0, 8, 8, 0, 0); /* range 8+8 */
-        B(&sd, 0x80, B_WZ, 0, 16, 8, 1, 0);     /* range 16+8, UNMAP */
-        B(&sd, 0, B_UNKNOWN, 0, 0);
-        B(&sd, B_SERVE);
-        B(&sd, 0, B_IN, 127, 1, BSEG(1, 4)); /* the last sector */
-        B(&sd, 0, B_IN, 127, 1, BSEG(1, 5)); /* past the end */
-        put("blk-each", sd.buf, sd.len);
-        sd.buf[0] |= 0x10; /* the same through io_uring */
-        put("blk-each-uring", sd.buf, sd.len);
+static void blk_seeds(void)
+{
+    struct bseed sd = {.len = 0};
+    /* Writable, FLUSH/DISCARD/WRITE_ZEROES, 16 entries: one of each request. */
+    B(&sd, 0x0e, 6);
+    B(&sd, 0, B_OUT, 0, 1, BSEG(0, 5));        /* write 4 KiB at sector 0 */
+    B(&sd, 0, B_IN, 0, 1, BSEG(1, 5));         /* read it back */
+    B(&sd, 0, B_FLUSH, 0, 0);                  /* flush */
+    B(&sd, 0, B_GET_ID, 0, 1, BSEG(1, 6), 20); /* 20-byte id (le16 20) */
+    sd.buf[sd.len++] = 0;
+    B(&sd, 0x80, B_DISCARD, 0, 8, 8, 0, 0); /* range 8+8 */
+    B(&sd, 0x80, B_WZ, 0, 16, 8, 1, 0);     /* range 16+8, UNMAP */
+    B(&sd, 0, B_UNKNOWN, 0, 0);
+    B(&sd, B_SERVE);
+    B(&sd, 0, B_IN, 127, 1, BSEG(1, 4)); /* the last sector */
+    B(&sd, 0, B_IN, 127, 1, BSEG(1, 5)); /* past the end */
+    put("blk-each", sd.buf, sd.len);
+    sd.buf[0] |= 0x10; /* the same through io_uring */
+    put("blk-each-uring", sd.buf, sd.len);
 
-        /* Read-only, direct I/O, EVENT_IDX: reads at odd buffers, refused writes. */
-        sd.len = 0;
-        B(&sd, 0xa1, 5);
-        B(&sd, 0, B_IN, 2, 2, BSEG(1, 3), BSEG(1, 1)); /* 511 + 1: misaligned */
-        B(&sd, 0, B_OUT, 0, 1, BSEG(0, 4));
-        B(&sd, 0x80, B_DISCARD, 0, 0, 1, 0, 0);
-        B(&sd, 0, B_IN, 4, 1, BSEG(1, 7), 8); /* 8 sectors in one go */
-        put("blk-ro-direct", sd.buf, sd.len);
+    /* Read-only, direct I/O, EVENT_IDX: reads at odd buffers, refused writes. */
+    sd.len = 0;
+    B(&sd, 0xa1, 5);
+    B(&sd, 0, B_IN, 2, 2, BSEG(1, 3), BSEG(1, 1)); /* 511 + 1: misaligned */
+    B(&sd, 0, B_OUT, 0, 1, BSEG(0, 4));
+    B(&sd, 0x80, B_DISCARD, 0, 0, 1, 0, 0);
+    B(&sd, 0, B_IN, 4, 1, BSEG(1, 7), 8); /* 8 sectors in one go */
+    put("blk-ro-direct", sd.buf, sd.len);
 
-        /* Any layout: header split 5/11, data in the second region, status in the data. */
-        sd.len = 0;
-        B(&sd, 0x12, 5);
-        B(&sd, 0x40 | 0x10, B_OUT, 3, 5, 4, BSEG(0, 1) | 0x20, BSEG(0, 3), BSEG(0, 4) | 0x20,
-          BSEG(1, 1));
-        B(&sd, 0x10, B_IN, 3, 2, BSEG(1, 4) | 0x20, BSEG(1, 1));
-        B(&sd, 0x40, B_IN, 3, 15, 2, BSEG(1, 3), BSEG(1, 1) | 0x20);
-        put("blk-layout", sd.buf, sd.len);
+    /* Any layout: header split 5/11, data in the second region, status in the data. */
+    sd.len = 0;
+    B(&sd, 0x12, 5);
+    B(&sd, 0x40 | 0x10, B_OUT, 3, 5, 4, BSEG(0, 1) | 0x20, BSEG(0, 3), BSEG(0, 4) | 0x20,
+      BSEG(1, 1));
+    B(&sd, 0x10, B_IN, 3, 2, BSEG(1, 4) | 0x20, BSEG(1, 1));
+    B(&sd, 0x40, B_IN, 3, 15, 2, BSEG(1, 3), BSEG(1, 1) | 0x20);
+    put("blk-layout", sd.buf, sd.len);
 
-        /* A chain that links back to its head (a loop), then a raw head out of range. */
-        sd.len = 0;
-        B(&sd, 0x02, 3);
-        B(&sd, 0x20, B_IN, 0, 1, BSEG(1, 4), 0);
-        B(&sd, 6, 0x40, 0);
-        put("blk-loop", sd.buf, sd.len);
-    }
+    /* A chain that links back to its head (a loop), then a raw head out of range. */
+    sd.len = 0;
+    B(&sd, 0x02, 3);
+    B(&sd, 0x20, B_IN, 0, 1, BSEG(1, 4), 0);
+    B(&sd, 6, 0x40, 0);
+    put("blk-loop", sd.buf, sd.len);
+}
 
-    /* Operation streams of fuzz_mmio.c (see its layout). */
-    enum { M_W32 = 0, M_READ = 2, M_WRITE = 3, M_MEM = 4, M_INIT = 5, M_NOTIFY = 6, M_CHAIN = 7 };
+/* Operation streams of fuzz_mmio.c (see its layout). */
+enum { M_W32 = 0, M_READ = 2, M_WRITE = 3, M_MEM = 4, M_INIT = 5, M_NOTIFY = 6, M_CHAIN = 7 };
 #define M_REG(off) ((off) / 4)
 #define M_ADDR     16 /* WRITE32: the selected queue's ring address */
 
-    /* CHAIN on queue q: descriptors (length, flags) pairs, then 16 bytes for the first buffer. */
-    static void m_chain(struct bseed * sd, unsigned q, unsigned n, const uint8_t *descs,
-                        const void *head16)
-    {
-        B(sd, M_CHAIN, (int)q, (int)n - 1);
-        for (unsigned i = 0; i < 2 * n; i++)
-            B(sd, descs[i]);
-        uint8_t h[16] = {0};
-        if (head16)
-            memcpy(h, head16, 16);
-        for (unsigned i = 0; i < 16; i++)
-            B(sd, h[i]);
+/* CHAIN on queue q: descriptors (length, flags) pairs, then 16 bytes for the first buffer. */
+static void m_chain(struct bseed *sd, unsigned q, unsigned n, const uint8_t *descs,
+                    const void *head16)
+{
+    B(sd, M_CHAIN, (int)q, (int)n - 1);
+    for (unsigned i = 0; i < 2 * n; i++)
+        B(sd, descs[i]);
+    uint8_t h[16] = {0};
+    if (head16)
+        memcpy(h, head16, 16);
+    for (unsigned i = 0; i < 16; i++)
+        B(sd, h[i]);
+}
+
+static void mmio_seeds(void)
+{
+    struct bseed sd = {.len = 0};
+    /* The stub with 2 queues: init, one chain on each, notify, config access, reset. */
+    B(&sd, 0x08, M_INIT, 0, 3);
+    m_chain(&sd, 0, 2, (const uint8_t[]){16, 0, 16, 1}, "request\0\0\0\0\0\0\0\0");
+    m_chain(&sd, 1, 1, (const uint8_t[]){8, 1}, NULL);
+    B(&sd, M_NOTIFY, 0, M_NOTIFY, 1);
+    B(&sd, M_READ, 0x00, 0x01, 4, M_READ, 0x03, 0x01, 1, M_WRITE, 0x02, 0x01, 1, 9, 9, 9, 9, 9, 9,
+      9, 9);
+    B(&sd, M_W32, M_REG(0x070), 0);
+    put("mmio-stub", sd.buf, sd.len);
+
+    /* The stub set up by hand: register by register, with the ring addresses. */
+    sd.len = 0;
+    B(&sd, 0x00, M_W32, M_REG(0x070), 1, M_W32, M_REG(0x070), 3);
+    B(&sd, M_W32, M_REG(0x024), 1, M_W32 | 8, M_REG(0x020), 1, 0, 0, 0);
+    B(&sd, M_W32, M_REG(0x070), 11, M_W32, M_REG(0x030), 0, M_W32, M_REG(0x038), 8);
+    B(&sd, M_W32 | M_ADDR, M_REG(0x080), M_W32 | M_ADDR, M_REG(0x090), M_W32 | M_ADDR,
+      M_REG(0x0a0));
+    B(&sd, M_W32, M_REG(0x044), 1, M_W32, M_REG(0x070), 15);
+    B(&sd, M_W32, M_REG(0x080), 0x40, M_W32, M_REG(0x038), 4); /* frozen: ignored */
+    m_chain(&sd, 0, 1, (const uint8_t[]){4, 1}, NULL);
+    B(&sd, M_NOTIFY, 0);
+    put("mmio-by-hand", sd.buf, sd.len);
+
+    /* virtio-blk: init, a GET_ID request (header, 20 bytes, status), config reads, reset. */
+    sd.len = 0;
+    B(&sd, 0x01, M_INIT, 0, 4);
+    struct virtio_blk_outhdr get_id = {.type = VIRTIO_BLK_T_GET_ID};
+    m_chain(&sd, 0, 3, (const uint8_t[]){16, 0, 20, 1, 1, 1}, &get_id);
+    B(&sd, M_NOTIFY, 0);
+    B(&sd, M_READ, 0x00, 0x01, 4, M_READ, 0x04, 0x01, 4, M_READ, 0x14, 0x01, 2);
+    B(&sd, M_INIT, 1, 8, M_W32, M_REG(0x070), 0);
+    put("mmio-blk", sd.buf, sd.len);
+
+    /* virtio-console with 3 ports: DEVICE_READY on the control queue, buffers for replies. */
+    sd.len = 0;
+    B(&sd, 0x06, M_INIT, 0, 3);
+    m_chain(&sd, 2, 1, (const uint8_t[]){64, 1}, NULL);
+    struct virtio_console_control ready = {.event = VIRTIO_CONSOLE_DEVICE_READY, .value = 1};
+    uint8_t msg[16] = {0};
+    memcpy(msg, &ready, sizeof(ready));
+    m_chain(&sd, 3, 1, (const uint8_t[]){8, 0}, msg);
+    B(&sd, M_NOTIFY, 3, M_NOTIFY, 2, M_READ, 0x08, 0x01, 4);
+    B(&sd, M_W32, M_REG(0x070), 0);
+    put("mmio-console", sd.buf, sd.len);
+}
+
+/* Operation streams of fuzz_console.c (see its layout). */
+enum { C_CTRL, C_CTRL_RX, C_TX, C_RX, C_PROCESS, C_HOST, C_POKE, C_RESIZE };
+enum { C_DEVICE_READY = 0, C_PORT_READY = 3, C_PORT_OPEN = 6 };
+
+static void console_seeds(void)
+{
+    struct bseed sd = {.len = 0};
+    /* 3 ports, 16 entries: the Linux driver's start, input, output, a close, a resize. */
+    B(&sd, 2, 4);
+    for (int i = 0; i < 4; i++)
+        B(&sd, C_CTRL_RX, 0, 64);
+    B(&sd, C_CTRL, 0, C_DEVICE_READY, 1, C_PROCESS);
+    for (int port = 0; port < 3; port++)
+        B(&sd, C_CTRL, port, C_PORT_READY, 1);
+    for (int i = 0; i < 8; i++)
+        B(&sd, C_CTRL_RX, 0, 64);
+    B(&sd, C_PROCESS, C_CTRL, 1, C_PORT_OPEN, 1);
+    B(&sd, C_HOST, 0, 5, 'h', 'e', 'l', 'l', 'o');
+    B(&sd, C_HOST | 8, 1, 5, 'w', 'o', 'r', 'l', 'd');
+    B(&sd, C_RX, 0, 0, 64, C_RX, 1, 1, 2, 2, C_RX, 1, 0, 64);
+    B(&sd, C_TX, 0, 0, 10, C_TX, 1, 1, 3, 4, C_TX | 8, 2, 0, 100, C_TX, 3, 0, 7);
+    B(&sd, C_PROCESS, C_CTRL, 1, C_PORT_OPEN, 0, C_RESIZE, C_CTRL_RX, 0, 64);
+    put("console-session", sd.buf, sd.len);
+    sd.buf[0] |= 16; /* the same with output to pipes, through the device's fifos */
+    put("console-session-pipes", sd.buf, sd.len);
+
+    /* 15 ports with EVENT_IDX: every port made ready, names for all. */
+    sd.len = 0;
+    B(&sd, 4 | 8, 5);
+    for (int i = 0; i < 32; i++)
+        B(&sd, C_CTRL_RX, 0, 64);
+    B(&sd, C_CTRL, 0, C_DEVICE_READY, 1);
+    for (int port = 0; port < 15; port++)
+        B(&sd, C_CTRL, port, C_PORT_READY, 1);
+    B(&sd, C_PROCESS, C_TX, 14, 0, 9, C_RX, 0, 0, 16, C_HOST, 0, 3, 'a', 'b', 'c');
+    put("console-15-ports", sd.buf, sd.len);
+
+    /* Hostile control messages: ids out of range, unknown events, short and split ones. */
+    sd.len = 0;
+    B(&sd, 1, 3);
+    B(&sd, C_CTRL_RX, 0, 64, C_CTRL_RX, 1, 4, 4);
+    B(&sd, C_CTRL, 0xff, 0xff, 0xff, 0xff, 0xff, C_PORT_READY, 1);
+    B(&sd, C_CTRL, 7, C_PORT_OPEN, 1, C_CTRL, 0, 0xff, 0x34, 0x12, 1);
+    B(&sd, C_CTRL | 16, 0, C_DEVICE_READY, 1, C_CTRL | 8, 1, C_PORT_READY, 1);
+    B(&sd, C_CTRL, 0, C_DEVICE_READY, 1, C_PROCESS, C_POKE | 8, 3, 0x40, 0);
+    put("console-hostile", sd.buf, sd.len);
+}
+
+/* /.krun_workload files: KEY\0VALUE\0 records. */
+static void wl_rec(struct bseed *sd, const char *key, const char *value)
+{
+    size_t k = strlen(key) + 1, v = strlen(value) + 1;
+    memcpy(sd->buf + sd->len, key, k);
+    memcpy(sd->buf + sd->len + k, value, v);
+    sd->len += k + v;
+}
+
+static void init_workload_seeds(void)
+{
+    struct bseed sd = {.len = 0};
+    wl_rec(&sd, "krun-workload", "1");
+    wl_rec(&sd, "exec", "/bin/sh");
+    wl_rec(&sd, "arg", "-c");
+    wl_rec(&sd, "arg", "echo \"$A\"");
+    wl_rec(&sd, "env", "A=1");
+    wl_rec(&sd, "env", "HOME=/root");
+    wl_rec(&sd, "workdir", "/tmp");
+    wl_rec(&sd, "rlimit", "7=1024:4096");
+    wl_rec(&sd, "rlimit", "6:10:20");
+    wl_rec(&sd, "block-root-device", "/dev/vda");
+    wl_rec(&sd, "block-root-fstype", "ext4");
+    wl_rec(&sd, "block-root-options", "ro");
+    wl_rec(&sd, "a-newer-key", "ignored");
+    put("workload-full", sd.buf, sd.len);
+
+    /* The upstream variables among the env records fill what no record gives. */
+    sd.len = 0;
+    wl_rec(&sd, "krun-workload", "1");
+    wl_rec(&sd, "env", "KRUN_INIT=/sbin/init");
+    wl_rec(&sd, "env", "KRUN_WORKDIR=/");
+    wl_rec(&sd, "env", "KRUN_RLIMITS=\"0=1:2,,7:3:4,bad\"");
+    wl_rec(&sd, "env", "KRUN_BLOCK_ROOT_DEVICE=/dev/vdb");
+    wl_rec(&sd, "env", "KRUN_CONFIG=/c.json");
+    wl_rec(&sd, "env", "KRUN_INIT=");
+    put("workload-env", sd.buf, sd.len);
+}
+
+static void init_rlimit_seeds(void)
+{
+    static const char item[] = "\x007=1024:4096";
+    static const char item2[] = "\x0015:0:18446744073709551615";
+    static const char list[] = "\x01\"0=1:2,,6:10:20,16=1:2,7=5:4,x\"";
+    static const char name[] = "\x02RLIMIT_NOFILE";
+    put("rlimit-item", item, sizeof(item) - 1);
+    put("rlimit-item-max", item2, sizeof(item2) - 1);
+    put("rlimit-list", list, sizeof(list) - 1);
+    put("rlimit-name", name, sizeof(name) - 1);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s NAME DIR (NAME: a harness, fuzz_NAME.c)\n", argv[0]);
+        return 2;
     }
-
-    static void mmio_seeds(void)
-    {
-        struct bseed sd = {.len = 0};
-        /* The stub with 2 queues: init, one chain on each, notify, config access, reset. */
-        B(&sd, 0x08, M_INIT, 0, 3);
-        m_chain(&sd, 0, 2, (const uint8_t[]){16, 0, 16, 1}, "request\0\0\0\0\0\0\0\0");
-        m_chain(&sd, 1, 1, (const uint8_t[]){8, 1}, NULL);
-        B(&sd, M_NOTIFY, 0, M_NOTIFY, 1);
-        B(&sd, M_READ, 0x00, 0x01, 4, M_READ, 0x03, 0x01, 1, M_WRITE, 0x02, 0x01, 1, 9, 9, 9, 9, 9,
-          9, 9, 9);
-        B(&sd, M_W32, M_REG(0x070), 0);
-        put("mmio-stub", sd.buf, sd.len);
-
-        /* The stub set up by hand: register by register, with the ring addresses. */
-        sd.len = 0;
-        B(&sd, 0x00, M_W32, M_REG(0x070), 1, M_W32, M_REG(0x070), 3);
-        B(&sd, M_W32, M_REG(0x024), 1, M_W32 | 8, M_REG(0x020), 1, 0, 0, 0);
-        B(&sd, M_W32, M_REG(0x070), 11, M_W32, M_REG(0x030), 0, M_W32, M_REG(0x038), 8);
-        B(&sd, M_W32 | M_ADDR, M_REG(0x080), M_W32 | M_ADDR, M_REG(0x090), M_W32 | M_ADDR,
-          M_REG(0x0a0));
-        B(&sd, M_W32, M_REG(0x044), 1, M_W32, M_REG(0x070), 15);
-        B(&sd, M_W32, M_REG(0x080), 0x40, M_W32, M_REG(0x038), 4); /* frozen: ignored */
-        m_chain(&sd, 0, 1, (const uint8_t[]){4, 1}, NULL);
-        B(&sd, M_NOTIFY, 0);
-        put("mmio-by-hand", sd.buf, sd.len);
-
-        /* virtio-blk: init, a GET_ID request (header, 20 bytes, status), config reads, reset. */
-        sd.len = 0;
-        B(&sd, 0x01, M_INIT, 0, 4);
-        struct virtio_blk_outhdr get_id = {.type = VIRTIO_BLK_T_GET_ID};
-        m_chain(&sd, 0, 3, (const uint8_t[]){16, 0, 20, 1, 1, 1}, &get_id);
-        B(&sd, M_NOTIFY, 0);
-        B(&sd, M_READ, 0x00, 0x01, 4, M_READ, 0x04, 0x01, 4, M_READ, 0x14, 0x01, 2);
-        B(&sd, M_INIT, 1, 8, M_W32, M_REG(0x070), 0);
-        put("mmio-blk", sd.buf, sd.len);
-
-        /* virtio-console with 3 ports: DEVICE_READY on the control queue, buffers for replies. */
-        sd.len = 0;
-        B(&sd, 0x06, M_INIT, 0, 3);
-        m_chain(&sd, 2, 1, (const uint8_t[]){64, 1}, NULL);
-        struct virtio_console_control ready = {.event = VIRTIO_CONSOLE_DEVICE_READY, .value = 1};
-        uint8_t msg[16] = {0};
-        memcpy(msg, &ready, sizeof(ready));
-        m_chain(&sd, 3, 1, (const uint8_t[]){8, 0}, msg);
-        B(&sd, M_NOTIFY, 3, M_NOTIFY, 2, M_READ, 0x08, 0x01, 4);
-        B(&sd, M_W32, M_REG(0x070), 0);
-        put("mmio-console", sd.buf, sd.len);
-    }
-
-    /* Operation streams of fuzz_console.c (see its layout). */
-    enum { C_CTRL, C_CTRL_RX, C_TX, C_RX, C_PROCESS, C_HOST, C_POKE, C_RESIZE };
-    enum { C_DEVICE_READY = 0, C_PORT_READY = 3, C_PORT_OPEN = 6 };
-
-    static void console_seeds(void)
-    {
-        struct bseed sd = {.len = 0};
-        /* 3 ports, 16 entries: the Linux driver's start, input, output, a close, a resize. */
-        B(&sd, 2, 4);
-        for (int i = 0; i < 4; i++)
-            B(&sd, C_CTRL_RX, 0, 64);
-        B(&sd, C_CTRL, 0, C_DEVICE_READY, 1, C_PROCESS);
-        for (int port = 0; port < 3; port++)
-            B(&sd, C_CTRL, port, C_PORT_READY, 1);
-        for (int i = 0; i < 8; i++)
-            B(&sd, C_CTRL_RX, 0, 64);
-        B(&sd, C_PROCESS, C_CTRL, 1, C_PORT_OPEN, 1);
-        B(&sd, C_HOST, 0, 5, 'h', 'e', 'l', 'l', 'o');
-        B(&sd, C_HOST | 8, 1, 5, 'w', 'o', 'r', 'l', 'd');
-        B(&sd, C_RX, 0, 0, 64, C_RX, 1, 1, 2, 2, C_RX, 1, 0, 64);
-        B(&sd, C_TX, 0, 0, 10, C_TX, 1, 1, 3, 4, C_TX | 8, 2, 0, 100, C_TX, 3, 0, 7);
-        B(&sd, C_PROCESS, C_CTRL, 1, C_PORT_OPEN, 0, C_RESIZE, C_CTRL_RX, 0, 64);
-        put("console-session", sd.buf, sd.len);
-        sd.buf[0] |= 16; /* the same with output to pipes, through the device's fifos */
-        put("console-session-pipes", sd.buf, sd.len);
-
-        /* 15 ports with EVENT_IDX: every port made ready, names for all. */
-        sd.len = 0;
-        B(&sd, 4 | 8, 5);
-        for (int i = 0; i < 32; i++)
-            B(&sd, C_CTRL_RX, 0, 64);
-        B(&sd, C_CTRL, 0, C_DEVICE_READY, 1);
-        for (int port = 0; port < 15; port++)
-            B(&sd, C_CTRL, port, C_PORT_READY, 1);
-        B(&sd, C_PROCESS, C_TX, 14, 0, 9, C_RX, 0, 0, 16, C_HOST, 0, 3, 'a', 'b', 'c');
-        put("console-15-ports", sd.buf, sd.len);
-
-        /* Hostile control messages: ids out of range, unknown events, short and split ones. */
-        sd.len = 0;
-        B(&sd, 1, 3);
-        B(&sd, C_CTRL_RX, 0, 64, C_CTRL_RX, 1, 4, 4);
-        B(&sd, C_CTRL, 0xff, 0xff, 0xff, 0xff, 0xff, C_PORT_READY, 1);
-        B(&sd, C_CTRL, 7, C_PORT_OPEN, 1, C_CTRL, 0, 0xff, 0x34, 0x12, 1);
-        B(&sd, C_CTRL | 16, 0, C_DEVICE_READY, 1, C_CTRL | 8, 1, C_PORT_READY, 1);
-        B(&sd, C_CTRL, 0, C_DEVICE_READY, 1, C_PROCESS, C_POKE | 8, 3, 0x40, 0);
-        put("console-hostile", sd.buf, sd.len);
-    }
-
-    /* /.krun_workload files: KEY\0VALUE\0 records. */
-    static void wl_rec(struct bseed * sd, const char *key, const char *value)
-    {
-        size_t k = strlen(key) + 1, v = strlen(value) + 1;
-        memcpy(sd->buf + sd->len, key, k);
-        memcpy(sd->buf + sd->len + k, value, v);
-        sd->len += k + v;
-    }
-
-    static void init_workload_seeds(void)
-    {
-        struct bseed sd = {.len = 0};
-        wl_rec(&sd, "krun-workload", "1");
-        wl_rec(&sd, "exec", "/bin/sh");
-        wl_rec(&sd, "arg", "-c");
-        wl_rec(&sd, "arg", "echo \"$A\"");
-        wl_rec(&sd, "env", "A=1");
-        wl_rec(&sd, "env", "HOME=/root");
-        wl_rec(&sd, "workdir", "/tmp");
-        wl_rec(&sd, "rlimit", "7=1024:4096");
-        wl_rec(&sd, "rlimit", "6:10:20");
-        wl_rec(&sd, "block-root-device", "/dev/vda");
-        wl_rec(&sd, "block-root-fstype", "ext4");
-        wl_rec(&sd, "block-root-options", "ro");
-        wl_rec(&sd, "a-newer-key", "ignored");
-        put("workload-full", sd.buf, sd.len);
-
-        /* The upstream variables among the env records fill what no record gives. */
-        sd.len = 0;
-        wl_rec(&sd, "krun-workload", "1");
-        wl_rec(&sd, "env", "KRUN_INIT=/sbin/init");
-        wl_rec(&sd, "env", "KRUN_WORKDIR=/");
-        wl_rec(&sd, "env", "KRUN_RLIMITS=\"0=1:2,,7:3:4,bad\"");
-        wl_rec(&sd, "env", "KRUN_BLOCK_ROOT_DEVICE=/dev/vdb");
-        wl_rec(&sd, "env", "KRUN_CONFIG=/c.json");
-        wl_rec(&sd, "env", "KRUN_INIT=");
-        put("workload-env", sd.buf, sd.len);
-    }
-
-    static void init_rlimit_seeds(void)
-    {
-        static const char item[] = "\x007=1024:4096";
-        static const char item2[] = "\x0015:0:18446744073709551615";
-        static const char list[] = "\x01\"0=1:2,,6:10:20,16=1:2,7=5:4,x\"";
-        static const char name[] = "\x02RLIMIT_NOFILE";
-        put("rlimit-item", item, sizeof(item) - 1);
-        put("rlimit-item-max", item2, sizeof(item2) - 1);
-        put("rlimit-list", list, sizeof(list) - 1);
-        put("rlimit-name", name, sizeof(name) - 1);
-    }
-
-    int main(int argc, char **argv)
-    {
-        if (argc != 3) {
-            fprintf(stderr, "usage: %s NAME DIR (NAME: a harness, fuzz_NAME.c)\n", argv[0]);
-            return 2;
-        }
-        dir = argv[2];
-        if (strcmp(argv[1], "queue") == 0)
-            queue_seeds();
-        else if (strcmp(argv[1], "loader") == 0)
-            loader_seeds();
-        else if (strcmp(argv[1], "init_config") == 0)
-            init_config_seeds();
-        else if (strcmp(argv[1], "vsock") == 0)
-            vsock_seeds();
-        else if (strcmp(argv[1], "tsi") == 0)
-            tsi_seeds();
-        else if (strcmp(argv[1], "blk") == 0)
-            blk_seeds();
-        else if (strcmp(argv[1], "mmio") == 0)
-            mmio_seeds();
-        else if (strcmp(argv[1], "console") == 0)
-            console_seeds();
-        else if (strcmp(argv[1], "init_workload") == 0)
-            init_workload_seeds();
-        else if (strcmp(argv[1], "init_rlimit") == 0)
-            init_rlimit_seeds();
-        return 0;
-    }
+    dir = argv[2];
+    if (strcmp(argv[1], "queue") == 0)
+        queue_seeds();
+    else if (strcmp(argv[1], "loader") == 0)
+        loader_seeds();
+    else if (strcmp(argv[1], "init_config") == 0)
+        init_config_seeds();
+    else if (strcmp(argv[1], "vsock") == 0)
+        vsock_seeds();
+    else if (strcmp(argv[1], "tsi") == 0)
+        tsi_seeds();
+    else if (strcmp(argv[1], "blk") == 0)
+        blk_seeds();
+    else if (strcmp(argv[1], "mmio") == 0)
+        mmio_seeds();
+    else if (strcmp(argv[1], "console") == 0)
+        console_seeds();
+    else if (strcmp(argv[1], "init_workload") == 0)
+        init_workload_seeds();
+    else if (strcmp(argv[1], "init_rlimit") == 0)
+        init_rlimit_seeds();
+    return 0;
+}
