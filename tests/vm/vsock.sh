@@ -5,14 +5,12 @@
 #
 # vsock-*: unix-socket ports both ways (krun_add_vsock_port, and
 # krun_add_vsock_port2 with listen), an unmapped port, 200 connections at
-# once. tsi-*: TSI, which needs a guest kernel with the TSI patches; they
-# say "skip" when the kernel has no tsi_hijack parameter.
+# once. tsi-*: TSI, which needs the bundled kernel's TSI patches; each
+# fails, naming the reason, if the guest kernel has no tsi_hijack parameter.
 
 cp "$GNET" "$R/bin/guest-net"
 V=$T/vsock
 mkdir -p "$V"
-
-skip() { echo "skip $1: $2"; }
 
 # vsock_bg ARGS...: vmtest on the bundled kernel with root $R, in the background
 # (output in $T/out, $T/err); sets $vpid.
@@ -158,6 +156,7 @@ fi
 # TSI (needs the kernel's tsi_hijack)
 
 tsi_kernel=unknown
+no_tsi="the guest kernel has no TSI (no /sys/module/kernel/parameters/tsi_hijack)"
 tsi_ready() {
     if [ "$tsi_kernel" = unknown ]; then
         guarded 120 "$VMT" --root "$R" -- /bin/sh -c \
@@ -169,7 +168,7 @@ tsi_ready() {
 
 if want tsi-network; then
     if ! tsi_ready; then
-        skip tsi-network "the guest kernel has no TSI"
+        bad tsi-network "$no_tsi"
     else
         # Upstream's init: dummy0 with 203.0.113.1/24 and a default route; resolv.conf untouched.
         printf 'nameserver 192.0.2.53\n' >"$R/etc/resolv.conf"
@@ -187,7 +186,7 @@ fi
 
 if want tsi-tcp-out; then
     if ! tsi_ready; then
-        skip tsi-tcp-out "the guest kernel has no TSI"
+        bad tsi-tcp-out "$no_tsi"
     else
         # A host busybox httpd on 127.0.0.1; the guest's wget reaches it through TSI.
         P=$(free_port 1)
@@ -207,7 +206,7 @@ fi
 
 if want tsi-tcp-in; then
     if ! tsi_ready; then
-        skip tsi-tcp-in "the guest kernel has no TSI"
+        bad tsi-tcp-in "$no_tsi"
     else
         # krun-chroot --port HOST:8080 (krun_set_port_map); the guest listens on
         # 8080, a host client reaches it at HOST.
@@ -233,7 +232,7 @@ fi
 
 if want tsi-udp; then
     if ! tsi_ready; then
-        skip tsi-udp "the guest kernel has no TSI"
+        bad tsi-udp "$no_tsi"
     else
         P=$(free_port 3)
         "$GNET" udp-echo 127.0.0.1 "$P" 1 >"$V/host.out" 2>&1 &
@@ -247,7 +246,7 @@ fi
 
 if want tsi-unix; then
     if ! tsi_ready; then
-        skip tsi-unix "the guest kernel has no TSI"
+        bad tsi-unix "$no_tsi"
     else
         # krun_add_vsock(HIJACK_INET|HIJACK_UNIX): an absolute path names the host's socket.
         rm -f "$V/tsiu.sock"
@@ -275,7 +274,7 @@ fi
 
 if want tsi-crun; then
     if ! tsi_ready; then
-        skip tsi-crun "the guest kernel has no TSI"
+        bad tsi-crun "$no_tsi"
     else
         # crun's sequence: a root, no krun_set_exec, the workload in /.krun_config.json.
         P=$(free_port 4)
