@@ -16,9 +16,10 @@
  *   udp-echo ADDR PORT COUNT                  answer COUNT datagrams with "echo:" + datagram
  *
  * FAMILY is vsock (ADDR a CID; listen ignores it), unix (ADDR a path, PORT
- * ignored), inet or inet6 (ADDR an IP address). listen prints "LISTENING"
- * once it listens; every command prints "ok ..." and exits 0 on success,
- * or a message and 1.
+ * ignored), inet or inet6 (ADDR an IP address; PORT 0 for one the system
+ * picks). listen prints "LISTENING" once it listens (for inet and inet6,
+ * "LISTENING port N" with the port getsockname() reports); every command
+ * prints "ok ..." and exits 0 on success, or a message and 1.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -264,7 +265,16 @@ static int cmd_listen(const struct addr *a, uint64_t bytes, int count)
         die("bind");
     if (listen(l, count > 128 ? count : 128) < 0)
         die("listen");
-    printf("LISTENING\n");
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof(bound);
+    if (a->family != AF_INET && a->family != AF_INET6)
+        printf("LISTENING\n");
+    else if (getsockname(l, (struct sockaddr *)&bound, &blen) == 0)
+        printf("LISTENING port %u\n",
+               ntohs(a->family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port
+                                          : ((struct sockaddr_in6 *)&bound)->sin6_port));
+    else
+        die("getsockname");
     fflush(stdout);
     for (int i = 0; i < count; i++) {
         int fd = accept4(l, NULL, NULL, SOCK_CLOEXEC);
