@@ -184,6 +184,17 @@ static int allow_socket(scmp_filter_ctx ctx)
     return 0;
 }
 
+/*
+ * Threads that open no files get EACCES from openat rather than being
+ * killed: glibc opens /sys/devices/system/cpu/online behind malloc when
+ * the process makes its ninth arena (get_nprocs), in whichever thread
+ * that happens, and copes when it cannot.
+ */
+static int refuse_openat(scmp_filter_ctx ctx)
+{
+    return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
+}
+
 static int add_kind(scmp_filter_ctx ctx, enum sandbox_kind kind)
 {
     int ret = ALLOW(ctx, base);
@@ -230,6 +241,8 @@ int sandbox_enter(enum sandbox_kind kind)
         return -ENOMEM;
     /* Rules may repeat across lists (the loop's union): libseccomp merges them. */
     int ret = add_kind(ctx, kind);
+    if (!ret && kind != SANDBOX_FS && kind != SANDBOX_LOOP)
+        ret = refuse_openat(ctx);
     if (!ret)
         ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1);
     if (!ret)

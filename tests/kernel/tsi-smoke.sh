@@ -9,7 +9,7 @@
 # host paths fail with EINVAL instead of hanging.  The kernel log must show
 # no warning, oops or panic.
 #
-# usage: tests/kernel/tsi-smoke.sh [BUILD_DIR]     (not part of make check)
+# usage: tests/kernel/tsi-smoke.sh [BUILD_DIR]     (make check-unit-kernel runs it)
 # needs: qemu-system-x86_64, cpio, gzip, a C compiler with static libc and
 # pthreads.
 set -eu

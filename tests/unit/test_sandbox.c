@@ -22,6 +22,7 @@ enum probe {
     PROBE_WRITE,          /* allowed everywhere */
     PROBE_SOCKET,         /* an AF_INET socket: the vsock thread's (TSI) */
     PROBE_NETLINK,        /* never */
+    PROBE_OPENAT,         /* EACCES but in the fs threads (glibc's malloc may try) */
     PROBE_EXECVE,         /* never */
     PROBE_KVM_RUN,        /* a vCPU's ioctl: EBADF on a bad fd, not a kill */
     PROBE_TIOCGWINSZ,     /* not a vCPU's ioctl */
@@ -45,6 +46,13 @@ static void *run_probe(void *arg)
     case PROBE_SOCKET:
         j->result = socket(AF_INET, SOCK_STREAM, 0);
         break;
+    case PROBE_OPENAT: {
+        int fd = open("/sys/devices/system/cpu/online", O_RDONLY | O_CLOEXEC);
+        j->result = fd < 0 ? -errno : 0;
+        if (fd >= 0)
+            close(fd);
+        break;
+    }
     case PROBE_NETLINK:
         j->result = socket(AF_NETLINK, SOCK_RAW, 0);
         break;
@@ -76,11 +84,12 @@ static void *run_probe(void *arg)
 
 /*
  * In a child process: a thread of kind runs the probe. Returns "ok" (0) if
- * the probe ran to its end, "killed" (SIGSYS) if the sandbox killed the
- * process, or something else.
+ * the probe ran to its end, "denied" (3) if it ran and got EACCES, "killed"
+ * (SIGSYS) if the sandbox killed the process, or something else.
  */
 #define RAN    0
 #define KILLED SIGSYS
+#define DENIED 3 /* the probe ran and got EACCES */
 static int probe_in(enum sandbox_kind kind, enum probe probe, const char *seccomp_env)
 {
     pid_t pid = fork();
@@ -94,7 +103,7 @@ static int probe_in(enum sandbox_kind kind, enum probe probe, const char *seccom
         if (thread_start(&t, "probe", kind, run_probe, &j) != 0)
             _exit(100);
         pthread_join(t, NULL);
-        _exit(RAN);
+        _exit(j.result == -EACCES ? DENIED : RAN);
     }
     int st = 0;
     waitpid(pid, &st, 0);
@@ -120,6 +129,10 @@ static void test_allowed_and_killed(void)
     CHECK_EQ(probe_in(SANDBOX_VSOCK, PROBE_NETLINK, NULL), KILLED);
     CHECK_EQ(probe_in(SANDBOX_VSOCK, PROBE_EXECVE, NULL), KILLED);
     CHECK_EQ(probe_in(SANDBOX_BLK, PROBE_SOCKET, NULL), KILLED);
+    CHECK_EQ(probe_in(SANDBOX_VSOCK, PROBE_OPENAT, NULL), DENIED);
+    CHECK_EQ(probe_in(SANDBOX_VCPU, PROBE_OPENAT, NULL), DENIED);
+    CHECK_EQ(probe_in(SANDBOX_FS, PROBE_OPENAT, NULL), RAN);
+    CHECK_EQ(probe_in(SANDBOX_NONE, PROBE_OPENAT, NULL), RAN);
 }
 
 static void test_switch(void)

@@ -60,8 +60,10 @@ check-unit-fast: $(UNIT_FAST_BINS) $(B)/$(KRUN_SONAME)
 	@set -e; for t in $(UNIT_FAST_BINS); do echo "== $$t"; $(UNIT_RUN) $$t; done
 
 # (The kernel and the tools the valgrind checks run are prerequisites.)
-check-unit-kernel: $(UNIT_KERNEL_BINS) $(B)/$(KRUN_SONAME) $(B)/$(KRUNFW_SONAME) $(B)/vmlinux \
+check-unit-kernel: $(UNIT_KERNEL_BINS) $(B)/$(KRUN_SONAME) $(B)/$(KRUNFW_SONAME) $(B)/vmlinux $(B)/bzImage \
 		$(B)/vmtest $(B)/krun-chroot
 	@set -e; for t in $(UNIT_KERNEL_BINS); do echo "== $$t"; $(UNIT_RUN) $$t; done
 	@echo "== tests/unit/valgrind-errors.sh"
 	B=$(B) tests/unit/valgrind-errors.sh
+	@echo "== tests/kernel/tsi-smoke.sh (the guest half of TSI, under QEMU)"
+	tests/kernel/tsi-smoke.sh $(B)

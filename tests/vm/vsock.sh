@@ -19,13 +19,14 @@ vsock_bg() {
     vpid=$!
 }
 
-# wait_for FILE TEXT SECONDS: until FILE contains TEXT; returns 1 on timeout.
+# wait_for FILE TEXT SECONDS [PID]: until FILE contains TEXT; returns 1 on
+# timeout, or as soon as process PID (if given) is gone.
 wait_for() {
-    _wi=0
+    _wend=$(($(date +%s) + $3))
     while ! grep -q -- "$2" "$1" 2>/dev/null; do
-        [ $_wi -ge $(($3 * 10)) ] && return 1
+        [ "$(date +%s)" -ge "$_wend" ] && return 1
+        [ -n "${4:-}" ] && ! kill -0 "$4" 2>/dev/null && ! grep -q -- "$2" "$1" 2>/dev/null && return 1
         sleep 0.1
-        _wi=$((_wi + 1))
     done
 }
 
@@ -62,7 +63,7 @@ if want vsock-host-to-guest; then
     # each client to the guest's vsock port 5000.
     rm -f "$V/h2g.sock"
     vsock_bg --vsock-listen "5000:$V/h2g.sock" -- /bin/guest-net listen vsock any 5000 $MIB16
-    if wait_for "$T/out" LISTENING 120; then
+    if wait_for "$T/out" LISTENING 120 $vpid; then
         [ -S "$V/h2g.sock" ] && sock_made=1 || sock_made=0
         "$GNET" connect unix "$V/h2g.sock" 0 $MIB16 >"$V/host.out" 2>&1
         hst=$?
@@ -123,11 +124,11 @@ if want vsock-many; then
         while [ ! -e /work/vsock-end ]; do sleep 0.1; done'
     before=x
     after=y
-    if wait_for "$T/out" READY 120; then
+    if wait_for "$T/out" READY 120 $vpid; then
         sleep 1
         before=$(nsockets $vpid)
         touch "$R/work/vsock-go"
-        if wait_for "$T/out" DONE 600; then
+        if wait_for "$T/out" DONE 600 $vpid; then
             # Closed connections may linger a moment while the host drains them.
             _i=0
             while :; do
@@ -239,7 +240,7 @@ if want tsi-tcp-in; then
             </dev/null >"$T/out" 2>"$T/err" &
         vpid=$!
         got=
-        if wait_for "$T/out" LISTENING 120; then
+        if wait_for "$T/out" LISTENING 120 $vpid; then
             # (not wget -T: busybox 1.35 crashes with it on the KVM host)
             for _try in 1 2 3 4 5; do
                 got=$(timeout 20 busybox wget -q -O - "http://127.0.0.1:$P/index.html" 2>"$V/host.out") && break
@@ -269,7 +270,7 @@ if want tsi-listen-port0; then
         vpid=$!
         gport=
         hst=timeout
-        if wait_for "$T/out" "LISTENING port" 120; then
+        if wait_for "$T/out" "LISTENING port" 120 $vpid; then
             gport=$(sed -n 's/^LISTENING port //p' "$T/out")
             "$GNET" connect inet 127.0.0.1 "$gport" 1048576 >"$V/host.out" 2>&1
             hst=$?
