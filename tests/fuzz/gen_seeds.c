@@ -449,8 +449,16 @@ static void init_rlimit_seeds(void)
 }
 
 /* Sessions of fuzz_fuse_mt.c (see its layout): records of tag, le16 length, request. */
-static uint8_t fbuf[4096];
-static size_t flen;
+static uint8_t fbuf[4096], fall[8192];
+static size_t flen, fall_len;
+
+/* Also keep the records, for a long session of them all (the fuzzer's inputs grow from it). */
+static void f_put(const char *name)
+{
+    put(name, fbuf, flen);
+    memcpy(fall + fall_len, fbuf + 2, flen - 2);
+    fall_len += flen - 2;
+}
 
 static void f_start(uint8_t b0, uint8_t b1)
 {
@@ -484,6 +492,7 @@ static void f_req(uint8_t tag, uint32_t op, uint64_t node, const void *a, size_t
 
 static void fuse_mt_seeds(void)
 {
+    fall_len = 2;
     struct fuse_open_in rw = {.flags = O_RDWR}, ro = {.flags = O_RDONLY};
     struct fuse_read_in rd = {.fh = 2, .size = 64};
     struct fuse_release_in rl = {.fh = 2};
@@ -502,7 +511,7 @@ static void fuse_mt_seeds(void)
     f_req(0, FUSE_GETATTR, 2, &ga, sizeof(ga), NULL, 0);
     f_req(1 | 1 << 2, FUSE_OPEN, 2, &ro, sizeof(ro), NULL, 0);
     f_req(0, FUSE_RELEASE, 2, &rl, sizeof(rl), NULL, 0);
-    put("open-release", fbuf, flen);
+    f_put("open-release");
 
     /* CREATE and MKNOD against BATCH_FORGET, then a DESTROY and INIT in the middle. */
     f_start(F_STREAMS(3), F_ROOM4K | 3);
@@ -523,7 +532,7 @@ static void fuse_mt_seeds(void)
     f_req(2, FUSE_INIT, 0, &ii, sizeof(ii), NULL, 0);
     f_req(0, FUSE_LOOKUP, 1, "new", 4, NULL, 0);
     f_req(1, FUSE_UNLINK, 1, "dev", 4, NULL, 0);
-    put("create-forget-destroy", fbuf, flen);
+    f_put("create-forget-destroy");
 
     /* OPENDIR and READDIRPLUS while another stream releases the handle and forgets entries. */
     f_start(F_STREAMS(2), 0xc0 | 7);
@@ -538,7 +547,7 @@ static void fuse_mt_seeds(void)
     f_req(1, FUSE_FORGET, 4, &fg, sizeof(fg), NULL, 0);
     f_req(0, FUSE_LOOKUP, 3, "inner", 6, NULL, 0);
     f_req(0, FUSE_RELEASEDIR, 1, &rl, sizeof(rl), NULL, 0);
-    put("readdir-release", fbuf, flen);
+    f_put("readdir-release");
 
     /* Four streams: SETATTR, LINK and RENAME of nodes other streams forget. */
     f_start(F_STREAMS(4), F_ROOM4K);
@@ -554,7 +563,11 @@ static void fuse_mt_seeds(void)
     f_req(2, FUSE_FORGET, 3, &fg, sizeof(fg), NULL, 0);
     f_req(3 | 3 << 2, FUSE_GETATTR, 4, &ga, sizeof(ga), NULL, 0);
     f_req(0, FUSE_OPEN, 2, &rw, sizeof(rw), NULL, 0);
-    put("setattr-link-rename", fbuf, flen);
+    f_put("setattr-link-rename");
+
+    fall[0] = F_STREAMS(4);
+    fall[1] = F_ROOM4K;
+    put("all", fall, fall_len);
 }
 
 int main(int argc, char **argv)
