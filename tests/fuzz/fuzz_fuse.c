@@ -12,8 +12,10 @@
  *
  * Each input is a session against a fresh server and a fresh scratch tree
  * (a directory, files, a symlink pointing outside, a FIFO, overlay
- * entries) in <tmp>/share, next to <tmp>/outside. After the session the
- * harness checks that nothing outside the share changed.
+ * entries) in <tmp>/share, next to <tmp>/outside (tests/fuzz/fuse_env.h,
+ * shared with fuzz_fuse_mt.c, the concurrent variant). After the session
+ * the harness checks that nothing outside the share changed and that the
+ * server closed every fd it opened.
  *
  * Input layout:
  *   0      bits 0-4: request segment size (0: one segment); bit 7: fix up
@@ -23,257 +25,38 @@
  *          A node id below 16 (other than 1) is replaced by the n-th node
  *          id returned so far, a handle below 16 in the first field of the
  *          body by the n-th handle returned, so that sequences can refer to
- *          what they created.
+ *          what they created (fuse_env.h lists the fields).
  * FUSE_INIT is sent before the first request. File sizes are capped at
  * 64 MiB (RLIMIT_FSIZE) so that filling the share fails fast.
  */
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <linux/fuse.h>
-#include <signal.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <sys/uio.h>
-#include <unistd.h>
-
-#include "vm/config.h"
-#include "virtio/fs/fs_creds.h"
-#include "virtio/fs/fuse_server.h"
-#include "virtio/fs/overlay.h"
-#include "virtio/fs/passthrough.h"
+#include "fuse_env.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 #define MAX_REQS 64
-#define MAX_IDS  16
-#define HDR      sizeof(struct fuse_in_header)
 
-static const size_t ROOMS[8] = {0, 8, 64, 144, 4096, 65536, 1 << 20, (1 << 20) + 4096};
-
-static char base[64];
-static char share[96], outside[96];
-static struct stat outside_st;
 static uint8_t *reply_buf;
-
-static const uint8_t init_blob[] = "#!/bin/init\n";
-static struct fs_overlay overlays[] = {
-    {.kind = FS_OVERLAY_FILE,
-     .path = "init.krun",
-     .data = init_blob,
-     .len = sizeof(init_blob),
-     .mode = 0755,
-     .one_shot = true},
-    {.kind = FS_OVERLAY_DIR, .path = "vdir", .mode = 0755},
-    {.kind = FS_OVERLAY_FILE, .path = "vdir/f", .data = init_blob, .len = 4, .mode = 0644},
-};
-
-static void die(const char *what)
-{
-    perror(what);
-    abort();
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    if (remove(path) < 0 && errno != ENOENT)
-        die(path);
-    return 0;
-}
-
-/* Remove a tree (we run as root: modes set by the guest do not stand in the way). */
-static void rm_rf(const char *path)
-{
-    if (nftw(path, rm_entry, 32, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
-        die("nftw");
-}
-
-static void make_tree(void)
-{
-    char p[160];
-    if (mkdir(share, 0755) < 0)
-        die("mkdir share");
-    snprintf(p, sizeof(p), "%s/file", share);
-    int fd = open(p, O_CREAT | O_WRONLY, 0644);
-    if (fd < 0 || write(fd, "0123456789", 10) != 10)
-        die("file");
-    close(fd);
-    snprintf(p, sizeof(p), "%s/dir", share);
-    mkdir(p, 0755);
-    snprintf(p, sizeof(p), "%s/dir/inner", share);
-    close(open(p, O_CREAT | O_WRONLY, 0600));
-    snprintf(p, sizeof(p), "%s/up", share);
-    if (symlink("..", p) < 0)
-        abort();
-    snprintf(p, sizeof(p), "%s/out", share);
-    if (symlink(outside, p) < 0)
-        abort();
-    snprintf(p, sizeof(p), "%s/fifo", share);
-    mkfifo(p, 0644);
-}
-
-/* Nothing beside the share may change: the parent holds exactly share and outside. */
-static void check_confined(void)
-{
-    DIR *d = opendir(base);
-    if (!d)
-        die("opendir base");
-    int n = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        if (strcmp(de->d_name, "share") != 0 && strcmp(de->d_name, "outside") != 0) {
-            fprintf(stderr, "escape: %s/%s appeared\n", base, de->d_name);
-            abort();
-        }
-        n++;
-    }
-    closedir(d);
-    struct stat st;
-    if (n != 2 || lstat(outside, &st) < 0 || st.st_size != outside_st.st_size ||
-        st.st_mode != outside_st.st_mode || st.st_uid != outside_st.st_uid ||
-        st.st_mtim.tv_sec != outside_st.st_mtim.tv_sec ||
-        st.st_mtim.tv_nsec != outside_st.st_mtim.tv_nsec) {
-        fprintf(stderr, "escape: %s changed\n", outside);
-        abort();
-    }
-}
-
-/* Segments of seg bytes over buf (0: one segment). */
-static unsigned split(uint8_t *buf, size_t len, unsigned seg, struct iovec *iov, unsigned cap)
-{
-    if (seg == 0 || len == 0) {
-        iov[0] = (struct iovec){buf, len};
-        return 1;
-    }
-    unsigned n = 0;
-    for (size_t off = 0; off < len && n < cap; n++) {
-        size_t l = len - off < seg ? len - off : seg;
-        if (n == cap - 1)
-            l = len - off;
-        iov[n] = (struct iovec){buf + off, l};
-        off += l;
-    }
-    return n;
-}
 
 struct session {
     struct fuse_server *srv;
-    uint64_t nodes[MAX_IDS], fhs[MAX_IDS];
-    unsigned n_nodes, n_fhs;
+    struct ids ids;
     unsigned in_seg, out_seg;
     size_t room;
 };
-
-static void remember(uint64_t *ids, unsigned *n, uint64_t id)
-{
-    if (id)
-        ids[(*n)++ % MAX_IDS] = id;
-}
-
-static bool has_fh_first(uint32_t op)
-{
-    switch (op) {
-    case FUSE_READ:
-    case FUSE_WRITE:
-    case FUSE_RELEASE:
-    case FUSE_RELEASEDIR:
-    case FUSE_FLUSH:
-    case FUSE_FSYNC:
-    case FUSE_FSYNCDIR:
-    case FUSE_READDIR:
-    case FUSE_READDIRPLUS:
-    case FUSE_GETLK:
-    case FUSE_SETLK:
-    case FUSE_SETLKW:
-    case FUSE_IOCTL:
-    case FUSE_FALLOCATE:
-    case FUSE_LSEEK:
-    case FUSE_COPY_FILE_RANGE:
-        return true;
-    default:
-        return false;
-    }
-}
 
 static void send_req(struct session *s, uint8_t *req, size_t len)
 {
     struct iovec in[256], out[256];
     uint32_t op = 0;
-    if (len >= HDR) {
-        struct fuse_in_header h;
-        memcpy(&h, req, sizeof(h));
-        op = h.opcode;
-        if (h.nodeid > 1 && h.nodeid < 16 && s->n_nodes) {
-            h.nodeid = s->nodes[h.nodeid % (s->n_nodes < MAX_IDS ? s->n_nodes : MAX_IDS)];
-            memcpy(req, &h, sizeof(h));
-        }
-        uint64_t fh;
-        if (has_fh_first(op) && len >= HDR + 8 && s->n_fhs) {
-            memcpy(&fh, req + HDR, 8);
-            if (fh < 16) {
-                fh = s->fhs[fh % (s->n_fhs < MAX_IDS ? s->n_fhs : MAX_IDS)];
-                memcpy(req + HDR, &fh, 8);
-            }
-        }
-    }
+    if (len >= HDR)
+        memcpy(&op, req + offsetof(struct fuse_in_header, opcode), 4);
+    ids_patch(&s->ids, req, len);
     unsigned ni = split(req, len, s->in_seg, in, 256);
     unsigned no = split(reply_buf, s->room, s->out_seg, out, 256);
     size_t n = fuse_server_handle(s->srv, in, ni, out, no);
-    if (n > s->room)
-        abort();
-    if (n == 0)
-        return;
-    struct fuse_out_header oh;
-    memcpy(&oh, reply_buf, sizeof(oh));
-    if (oh.len != n || oh.error > 0 || oh.error < -4095)
-        abort();
-    if (oh.error != 0)
-        return;
-    /* Keep what the guest would learn: node ids and handles. */
-    const uint8_t *p = reply_buf + sizeof(oh);
-    size_t pl = n - sizeof(oh);
-    uint64_t v;
-    switch (op) {
-    case FUSE_LOOKUP:
-    case FUSE_MKDIR:
-    case FUSE_MKNOD:
-    case FUSE_SYMLINK:
-    case FUSE_LINK:
-        if (pl >= 8) {
-            memcpy(&v, p, 8);
-            remember(s->nodes, &s->n_nodes, v);
-        }
-        break;
-    case FUSE_CREATE:
-        if (pl >= sizeof(struct fuse_entry_out) + 8) {
-            memcpy(&v, p, 8);
-            remember(s->nodes, &s->n_nodes, v);
-            memcpy(&v, p + sizeof(struct fuse_entry_out), 8);
-            remember(s->fhs, &s->n_fhs, v);
-        }
-        break;
-    case FUSE_OPEN:
-    case FUSE_OPENDIR:
-        if (pl >= 8) {
-            memcpy(&v, p, 8);
-            remember(s->fhs, &s->n_fhs, v);
-        }
-        break;
-    default:
-        break;
-    }
+    ids_learn(&s->ids, op, reply_buf, n, s->room);
 }
-
-static void exit_cb(void *opaque, int status) {}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -281,23 +64,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     /* libFuzzer installs a SIGXFSZ handler after LLVMFuzzerInitialize: we want EFBIG. */
     signal(SIGXFSZ, SIG_IGN);
-    make_tree();
-    char err[256];
-    struct passthrough *pt;
-    if (passthrough_new(share, false, &pt, err, sizeof(err)) < 0) {
-        fprintf(stderr, "%s\n", err);
-        abort();
-    }
-    struct overlay *o;
-    if (overlay_new(&passthrough_ops, pt, overlays, sizeof(overlays) / sizeof(overlays[0]), exit_cb,
-                    NULL, &o, err, sizeof(err)) < 0)
-        abort();
-    struct session s = {
-        .srv = fuse_server_new(&overlay_ops, o, 0),
-        .in_seg = data[0] & 0x1f,
-        .out_seg = data[1] & 0x1f,
-        .room = ROOMS[data[1] >> 5],
-    };
+    int fds = count_fds();
+    static struct session s = {.ids = {.lock = PTHREAD_MUTEX_INITIALIZER}};
+    ids_reset(&s.ids);
+    s.srv = fresh_server();
+    s.in_seg = data[0] & 0x1f;
+    s.out_seg = data[1] & 0x1f;
+    s.room = ROOMS[data[1] >> 5];
     bool fix_len = data[0] & 0x80;
 
     struct {
@@ -327,8 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(req);
     }
     fuse_server_free(s.srv);
-    check_confined();
-    rm_rf(share);
+    end_session(fds);
     return 0;
 }
 
@@ -458,35 +230,9 @@ static void write_seeds(const char *dir)
     seed_write(dir, "devnodes", &sd);
 }
 
-static void cleanup(void)
-{
-    rm_rf(base);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    if (fs_thread_init() < 0)
-        die("unshare(CLONE_FS)");
-    /*
-     * A guest may legitimately fill the share (FALLOCATE of gigabytes, huge
-     * writes through COPY_FILE_RANGE); cap file sizes so that such inputs
-     * fail fast with EFBIG instead of eating the fuzzing machine's disk.
-     */
-    struct rlimit fsize = {64 << 20, 64 << 20};
-    if (setrlimit(RLIMIT_FSIZE, &fsize) < 0)
-        die("setrlimit");
-    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(base, sizeof(base), "%s/fuzz_fuse.XXXXXX", tmp);
-    if (!mkdtemp(base))
-        die("mkdtemp");
-    snprintf(share, sizeof(share), "%s/share", base);
-    snprintf(outside, sizeof(outside), "%s/outside", base);
-    int fd = open(outside, O_CREAT | O_WRONLY, 0644);
-    if (fd < 0 || write(fd, "secret", 6) != 6)
-        die("outside");
-    close(fd);
-    lstat(outside, &outside_st);
-    atexit(cleanup);
+    env_init("fuzz_fuse");
     if (!(reply_buf = malloc(ROOMS[7])))
         die("malloc");
     const char *seeds = getenv("FUZZ_FUSE_SEEDS");

@@ -4,6 +4,8 @@
  * that fuzzing starts from well-formed rings and images:
  *   gen_seeds NAME DIR   (NAME as in tests/fuzz/fuzz_NAME.c)
  */
+#include <fcntl.h>
+#include <linux/fuse.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_console.h>
 #include <linux/virtio_ring.h>
@@ -11,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "synth_kernel.h"
 
@@ -445,6 +448,128 @@ static void init_rlimit_seeds(void)
     put("rlimit-name", name, sizeof(name) - 1);
 }
 
+/* Sessions of fuzz_fuse_mt.c (see its layout): records of tag, le16 length, request. */
+static uint8_t fbuf[4096], fall[8192];
+static size_t flen, fall_len;
+
+/* Also keep the records, for a long session of them all (the fuzzer's inputs grow from it). */
+static void f_put(const char *name)
+{
+    put(name, fbuf, flen);
+    memcpy(fall + fall_len, fbuf + 2, flen - 2);
+    fall_len += flen - 2;
+}
+
+static void f_start(uint8_t b0, uint8_t b1)
+{
+    fbuf[0] = b0;
+    fbuf[1] = b1;
+    flen = 2;
+}
+
+static void f_req(uint8_t tag, uint32_t op, uint64_t node, const void *a, size_t alen,
+                  const void *b, size_t blen)
+{
+    size_t len = sizeof(struct fuse_in_header) + alen + blen;
+    struct fuse_in_header h = {.len = (uint32_t)len, .opcode = op, .unique = flen, .nodeid = node};
+    fbuf[flen++] = tag;
+    fbuf[flen++] = (uint8_t)len;
+    fbuf[flen++] = (uint8_t)(len >> 8);
+    memcpy(fbuf + flen, &h, sizeof(h));
+    flen += sizeof(h);
+    if (alen)
+        memcpy(fbuf + flen, a, alen);
+    flen += alen;
+    if (blen)
+        memcpy(fbuf + flen, b, blen);
+    flen += blen;
+}
+
+/* Streams: 2 + value % 3 in bits 5-6 of byte 0; bit 7 fixes the lengths up. */
+#define F_STREAMS(n) (0x80 | ((n)-2) << 5)
+/* Reply room: index 4 in ROOMS is 4096 bytes. */
+#define F_ROOM4K 0x80
+
+static void fuse_mt_seeds(void)
+{
+    fall_len = 2;
+    struct fuse_open_in rw = {.flags = O_RDWR}, ro = {.flags = O_RDONLY};
+    struct fuse_read_in rd = {.fh = 2, .size = 64};
+    struct fuse_release_in rl = {.fh = 2};
+    struct fuse_getattr_in ga = {0};
+    struct fuse_forget_in fg = {.nlookup = 1};
+
+    /* Stream 0 opens and reads "file"; stream 1 releases and forgets what it got. */
+    f_start(F_STREAMS(2), F_ROOM4K);
+    f_req(0, FUSE_LOOKUP, 1, "file", 5, NULL, 0);
+    f_req(0, FUSE_OPEN, 2, &rw, sizeof(rw), NULL, 0);
+    f_req(1, FUSE_LOOKUP, 1, "file", 5, NULL, 0);
+    f_req(0, FUSE_READ, 2, &rd, sizeof(rd), NULL, 0);
+    f_req(1, FUSE_RELEASE, 2, &rl, sizeof(rl), NULL, 0);
+    f_req(0, FUSE_READ, 2, &rd, sizeof(rd), NULL, 0);
+    f_req(1, FUSE_FORGET, 2, &fg, sizeof(fg), NULL, 0);
+    f_req(0, FUSE_GETATTR, 2, &ga, sizeof(ga), NULL, 0);
+    f_req(1 | 1 << 2, FUSE_OPEN, 2, &ro, sizeof(ro), NULL, 0);
+    f_req(0, FUSE_RELEASE, 2, &rl, sizeof(rl), NULL, 0);
+    f_put("open-release");
+
+    /* CREATE and MKNOD against BATCH_FORGET, then a DESTROY and INIT in the middle. */
+    f_start(F_STREAMS(3), F_ROOM4K | 3);
+    struct fuse_create_in ci = {.flags = O_RDWR | O_CREAT, .mode = 0644};
+    f_req(0, FUSE_CREATE, 1, &ci, sizeof(ci), "new", 4);
+    struct fuse_mknod_in mk = {.mode = S_IFCHR | 0666, .rdev = (1 << 8) | 3};
+    f_req(1, FUSE_MKNOD, 1, &mk, sizeof(mk), "dev", 4);
+    struct {
+        struct fuse_batch_forget_in h;
+        struct fuse_forget_one one[3];
+    } bf = {.h = {.count = 3}, .one = {{2, 1}, {3, 1}, {4, 1}}};
+    f_req(2, FUSE_BATCH_FORGET, 0, &bf, sizeof(bf), NULL, 0);
+    struct fuse_write_in wi = {.fh = 2, .size = 4};
+    f_req(0, FUSE_WRITE, 2, &wi, sizeof(wi), "abcd", 4);
+    f_req(1, FUSE_GETATTR, 3, &ga, sizeof(ga), NULL, 0);
+    f_req(2 | 2 << 2, FUSE_DESTROY, 0, NULL, 0, NULL, 0);
+    struct fuse_init_in ii = {.major = 7, .minor = 38};
+    f_req(2, FUSE_INIT, 0, &ii, sizeof(ii), NULL, 0);
+    f_req(0, FUSE_LOOKUP, 1, "new", 4, NULL, 0);
+    f_req(1, FUSE_UNLINK, 1, "dev", 4, NULL, 0);
+    f_put("create-forget-destroy");
+
+    /* OPENDIR and READDIRPLUS while another stream releases the handle and forgets entries. */
+    f_start(F_STREAMS(2), 0xc0 | 7);
+    f_req(0, FUSE_OPENDIR, 1, &ro, sizeof(ro), NULL, 0);
+    struct fuse_read_in rdd = {.fh = 2, .size = 4096};
+    f_req(0, FUSE_READDIRPLUS, 1, &rdd, sizeof(rdd), NULL, 0);
+    f_req(1, FUSE_LOOKUP, 1, "dir", 4, NULL, 0);
+    f_req(1, FUSE_OPENDIR, 2, &ro, sizeof(ro), NULL, 0);
+    f_req(0, FUSE_READDIRPLUS, 1, &rdd, sizeof(rdd), NULL, 0);
+    struct fuse_release_in rld = {.fh = 3};
+    f_req(1, FUSE_RELEASEDIR, 1, &rld, sizeof(rld), NULL, 0);
+    f_req(1, FUSE_FORGET, 4, &fg, sizeof(fg), NULL, 0);
+    f_req(0, FUSE_LOOKUP, 3, "inner", 6, NULL, 0);
+    f_req(0, FUSE_RELEASEDIR, 1, &rl, sizeof(rl), NULL, 0);
+    f_put("readdir-release");
+
+    /* Four streams: SETATTR, LINK and RENAME of nodes other streams forget. */
+    f_start(F_STREAMS(4), F_ROOM4K);
+    f_req(0, FUSE_LOOKUP, 1, "file", 5, NULL, 0);
+    f_req(1, FUSE_LOOKUP, 1, "dir", 4, NULL, 0);
+    struct fuse_setattr_in sa = {.valid = FATTR_SIZE | FATTR_MODE, .size = 3, .mode = 0600};
+    f_req(0, FUSE_SETATTR, 2, &sa, sizeof(sa), NULL, 0);
+    struct fuse_link_in li = {.oldnodeid = 2};
+    f_req(1, FUSE_LINK, 3, &li, sizeof(li), "hard", 5);
+    f_req(2, FUSE_FORGET, 2, &fg, sizeof(fg), NULL, 0);
+    struct fuse_rename2_in rn = {.newdir = 3};
+    f_req(3, FUSE_RENAME2, 1, &rn, sizeof(rn), "file\0moved", 11);
+    f_req(2, FUSE_FORGET, 3, &fg, sizeof(fg), NULL, 0);
+    f_req(3 | 3 << 2, FUSE_GETATTR, 4, &ga, sizeof(ga), NULL, 0);
+    f_req(0, FUSE_OPEN, 2, &rw, sizeof(rw), NULL, 0);
+    f_put("setattr-link-rename");
+
+    fall[0] = F_STREAMS(4);
+    fall[1] = F_ROOM4K;
+    put("all", fall, fall_len);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -472,5 +597,7 @@ int main(int argc, char **argv)
         init_workload_seeds();
     else if (strcmp(argv[1], "init_rlimit") == 0)
         init_rlimit_seeds();
+    else if (strcmp(argv[1], "fuse_mt") == 0)
+        fuse_mt_seeds();
     return 0;
 }
