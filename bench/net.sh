@@ -116,9 +116,8 @@ chmod 0755 "$ROOT/bench-net.sh"
 
 # qemu_run MODE OUT [strace]: one QEMU microvm run, the guest's console in OUT.
 qemu_run() {
-    set -- "$1" "$2" ${3:-}
     wrap=""
-    [ -n "$3" ] && wrap="strace -f -qq -e trace=ioctl -e signal=none -o $T/strace.$1"
+    [ -n "${3:-}" ] && wrap="strace -f -qq -e trace=ioctl -e signal=none -o $T/strace.$1"
     $wrap "$QEMU" -M microvm,x-option-roms=off,rtc=off,pic=off,pit=on,isa-serial=off,acpi=off \
         -enable-kvm -cpu host -m "$MEM" -smp 1 -nodefaults -no-user-config -display none \
         -monitor none -no-reboot -kernel "$K" -initrd "$T/rd.gz" \
