@@ -8,11 +8,11 @@
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 30
 FUZZ_ARGS ?=
-FUZZ_CFLAGS := $(BASE_CFLAGS) -Wno-write-strings -O1 -fno-omit-frame-pointer \
+FUZZ_CFLAGS := $(BASE_CFLAGS) -Itests/unit -Wno-write-strings -O1 -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 FUZZ_BINS := $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)
-FUZZ_HDRS := $(shell find src -name '*.h') $(wildcard tests/fuzz/*.h)
+FUZZ_HDRS := $(shell find src -name '*.h') $(wildcard tests/fuzz/*.h) tests/unit/mmio_driver.h
 
 fuzz_srcs = $(shell sed -n 's|^/\* SRCS: \(.*\) \*/$$|\1|p' tests/fuzz/fuzz_$(1).c)
 fuzz_ldlibs = $(shell sed -n 's|^/\* LDLIBS: \(.*\) \*/$$|\1|p' tests/fuzz/fuzz_$(1).c)

@@ -64,33 +64,12 @@
 #include "virtio/blk/config.h"
 #include "virtio/console.h"
 #include "virtio/device.h"
+
+#include "mmio_driver.h"
 #include "virtio/queue.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
-
-/* Registers and status bits of virtio-mmio version 2 (spec facts). */
-enum {
-    R_DEV_FEATURES = 0x010,
-    R_DEV_FEATURES_SEL = 0x014,
-    R_DRV_FEATURES = 0x020,
-    R_DRV_FEATURES_SEL = 0x024,
-    R_QUEUE_SEL = 0x030,
-    R_QUEUE_NUM_MAX = 0x034,
-    R_QUEUE_NUM = 0x038,
-    R_QUEUE_READY = 0x044,
-    R_QUEUE_NOTIFY = 0x050,
-    R_ISR = 0x060,
-    R_ISR_ACK = 0x064,
-    R_STATUS = 0x070,
-    R_DESC_LO = 0x080,
-    R_DESC_HI = 0x084,
-    R_AVAIL_LO = 0x090,
-    R_AVAIL_HI = 0x094,
-    R_USED_LO = 0x0a0,
-    R_USED_HI = 0x0a4,
-};
-enum { S_ACK = 1, S_DRIVER = 2, S_DRIVER_OK = 4, S_FEATURES_OK = 8, S_NEEDS_RESET = 0x40 };
 
 /* Guest RAM: [0, 128 KiB), a hole, [192 KiB, 224 KiB). */
 #define R0_SIZE   0x20000u

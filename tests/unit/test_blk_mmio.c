@@ -26,6 +26,8 @@
 #include "virtio/blk/blk.h"
 #include "virtio/device.h"
 
+#include "mmio_driver.h"
+
 #define MIB       (1024u * 1024u)
 #define RAM_SIZE  (8 * MIB)
 #define NUM       256u
@@ -35,32 +37,6 @@
 #define HDR_GPA   0x30000ull
 #define STAT_GPA  0x38000ull
 #define DATA_GPA  0x100000ull
-
-/* Register offsets and status bits of virtio-mmio version 2 (spec facts). */
-enum {
-    R_MAGIC = 0x000,
-    R_DEVICE_ID = 0x008,
-    R_DEV_FEATURES = 0x010,
-    R_DEV_FEATURES_SEL = 0x014,
-    R_DRV_FEATURES = 0x020,
-    R_DRV_FEATURES_SEL = 0x024,
-    R_QUEUE_SEL = 0x030,
-    R_QUEUE_NUM_MAX = 0x034,
-    R_QUEUE_NUM = 0x038,
-    R_QUEUE_READY = 0x044,
-    R_QUEUE_NOTIFY = 0x050,
-    R_ISR = 0x060,
-    R_ISR_ACK = 0x064,
-    R_STATUS = 0x070,
-    R_DESC_LO = 0x080,
-    R_DESC_HI = 0x084,
-    R_AVAIL_LO = 0x090,
-    R_AVAIL_HI = 0x094,
-    R_USED_LO = 0x0a0,
-    R_USED_HI = 0x0a4,
-    R_CONFIG = 0x100,
-};
-enum { S_ACK = 1, S_DRIVER = 2, S_DRIVER_OK = 4, S_FEATURES_OK = 8, S_NEEDS_RESET = 0x40 };
 
 static char tmpdir[64];
 
@@ -75,52 +51,32 @@ struct guest {
     uint16_t used_seen;
 };
 
-static uint32_t rd(struct guest *g, uint64_t off)
-{
-    uint32_t v = 0;
-    virtio_mmio_read(g->dev, off, (uint8_t *)&v, 4);
-    return v;
-}
-
-static void wr(struct guest *g, uint64_t off, uint32_t v)
-{
-    virtio_mmio_write(g->dev, off, (const uint8_t *)&v, 4);
-}
-
-static uint64_t device_features(struct guest *g)
-{
-    wr(g, R_DEV_FEATURES_SEL, 0);
-    uint64_t f = rd(g, R_DEV_FEATURES);
-    wr(g, R_DEV_FEATURES_SEL, 1);
-    return f | (uint64_t)rd(g, R_DEV_FEATURES) << 32;
-}
-
 /* The driver's init sequence; returns the final status register. */
 static uint32_t driver_init(struct guest *g, uint64_t want)
 {
     memset(g->ram + DESC_GPA, 0, USED_GPA + 0x1000 - DESC_GPA);
     g->avail_idx = g->used_seen = 0;
-    wr(g, R_STATUS, 0);
-    wr(g, R_STATUS, S_ACK | S_DRIVER);
-    uint64_t acked = device_features(g) & want;
-    wr(g, R_DRV_FEATURES_SEL, 0);
-    wr(g, R_DRV_FEATURES, (uint32_t)acked);
-    wr(g, R_DRV_FEATURES_SEL, 1);
-    wr(g, R_DRV_FEATURES, (uint32_t)(acked >> 32));
-    wr(g, R_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK);
-    CHECK(rd(g, R_STATUS) & S_FEATURES_OK);
-    wr(g, R_QUEUE_SEL, 0);
-    CHECK_EQ(rd(g, R_QUEUE_NUM_MAX), NUM);
-    wr(g, R_QUEUE_NUM, NUM);
-    wr(g, R_DESC_LO, (uint32_t)DESC_GPA);
-    wr(g, R_DESC_HI, 0);
-    wr(g, R_AVAIL_LO, (uint32_t)AVAIL_GPA);
-    wr(g, R_AVAIL_HI, 0);
-    wr(g, R_USED_LO, (uint32_t)USED_GPA);
-    wr(g, R_USED_HI, 0);
-    wr(g, R_QUEUE_READY, 1);
-    wr(g, R_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
-    return rd(g, R_STATUS);
+    mmio_wr(g->dev, R_STATUS, 0);
+    mmio_wr(g->dev, R_STATUS, S_ACK | S_DRIVER);
+    uint64_t acked = mmio_device_features(g->dev) & want;
+    mmio_wr(g->dev, R_DRV_FEATURES_SEL, 0);
+    mmio_wr(g->dev, R_DRV_FEATURES, (uint32_t)acked);
+    mmio_wr(g->dev, R_DRV_FEATURES_SEL, 1);
+    mmio_wr(g->dev, R_DRV_FEATURES, (uint32_t)(acked >> 32));
+    mmio_wr(g->dev, R_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK);
+    CHECK(mmio_rd(g->dev, R_STATUS) & S_FEATURES_OK);
+    mmio_wr(g->dev, R_QUEUE_SEL, 0);
+    CHECK_EQ(mmio_rd(g->dev, R_QUEUE_NUM_MAX), NUM);
+    mmio_wr(g->dev, R_QUEUE_NUM, NUM);
+    mmio_wr(g->dev, R_DESC_LO, (uint32_t)DESC_GPA);
+    mmio_wr(g->dev, R_DESC_HI, 0);
+    mmio_wr(g->dev, R_AVAIL_LO, (uint32_t)AVAIL_GPA);
+    mmio_wr(g->dev, R_AVAIL_HI, 0);
+    mmio_wr(g->dev, R_USED_LO, (uint32_t)USED_GPA);
+    mmio_wr(g->dev, R_USED_HI, 0);
+    mmio_wr(g->dev, R_QUEUE_READY, 1);
+    mmio_wr(g->dev, R_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+    return mmio_rd(g->dev, R_STATUS);
 }
 
 /* Request slot i: descriptors 3i..3i+2 (header, 4 KiB data, status). */
@@ -144,7 +100,7 @@ static void add_req(struct guest *g, unsigned i, uint32_t type, uint64_t sector)
 static void publish(struct guest *g)
 {
     __atomic_store_n(&g->avail->idx, g->avail_idx, __ATOMIC_RELEASE);
-    wr(g, R_QUEUE_NOTIFY, 0);
+    mmio_wr(g->dev, R_QUEUE_NOTIFY, 0);
 }
 
 /* Wait for the used index to reach want, taking interrupts like a driver. */
@@ -158,7 +114,7 @@ static bool wait_used(struct guest *g, uint16_t want, unsigned *irqs)
             uint64_t n;
             if (read(g->dev->irq_fd, &n, 8) == 8 && irqs)
                 *irqs += (unsigned)n;
-            wr(g, R_ISR_ACK, rd(g, R_ISR));
+            mmio_wr(g->dev, R_ISR_ACK, mmio_rd(g->dev, R_ISR));
             /* EVENT_IDX: ask for the next interrupt after what we have seen. */
             uint16_t *used_event = &g->avail->ring[NUM];
             __atomic_store_n(used_event, __atomic_load_n(&g->used->idx, __ATOMIC_ACQUIRE),
@@ -223,23 +179,23 @@ static void test_registers_and_config(void)
     snprintf(img, sizeof(img), "%s/regs.img", tmpdir);
     make_image(img, 8 * MIB);
     struct guest *g = setup(img, false);
-    CHECK_EQ(rd(g, R_MAGIC), 0x74726976);
-    CHECK_EQ(rd(g, R_DEVICE_ID), 2);
-    uint64_t f = device_features(g);
+    CHECK_EQ(mmio_rd(g->dev, R_MAGIC), 0x74726976);
+    CHECK_EQ(mmio_rd(g->dev, R_DEVICE_ID), 2);
+    uint64_t f = mmio_device_features(g->dev);
     CHECK(f & VIRTIO_FEAT_VERSION_1);
     CHECK(f & VIRTIO_FEAT_EVENT_IDX);
     CHECK(f & VIRTIO_F_BIT(VIRTIO_BLK_F_FLUSH));
     CHECK(!(f & VIRTIO_F_BIT(VIRTIO_BLK_F_RO)));
-    uint32_t lo = rd(g, R_CONFIG), hi = rd(g, R_CONFIG + 4);
+    uint32_t lo = mmio_rd(g->dev, R_CONFIG), hi = mmio_rd(g->dev, R_CONFIG + 4);
     CHECK_EQ(((uint64_t)hi << 32) | lo, 8 * MIB / 512);
-    CHECK_EQ(rd(g, R_CONFIG + offsetof(struct virtio_blk_config, seg_max)), 254);
-    CHECK_EQ(rd(g, R_CONFIG + offsetof(struct virtio_blk_config, blk_size)), 512);
+    CHECK_EQ(mmio_rd(g->dev, R_CONFIG + offsetof(struct virtio_blk_config, seg_max)), 254);
+    CHECK_EQ(mmio_rd(g->dev, R_CONFIG + offsetof(struct virtio_blk_config, blk_size)), 512);
     teardown(g);
 
     snprintf(img, sizeof(img), "%s/ro.img", tmpdir);
     make_image(img, MIB);
     g = setup(img, true);
-    f = device_features(g);
+    f = mmio_device_features(g->dev);
     CHECK(f & VIRTIO_F_BIT(VIRTIO_BLK_F_RO));
     CHECK(!(f & VIRTIO_F_BIT(VIRTIO_BLK_F_DISCARD)));
     teardown(g);
@@ -288,14 +244,14 @@ static void test_io_through_transport(void)
     CHECK(data_ok);
     CHECK(irqs >= 1);
     CHECK(irqs <= 2 * n + 1);
-    CHECK(!(rd(g, R_STATUS) & S_NEEDS_RESET));
+    CHECK(!(mmio_rd(g->dev, R_STATUS) & S_NEEDS_RESET));
 
     /* A reset with many requests in flight, then the driver starts again. */
     for (unsigned i = 0; i < n; i++)
         add_req(g, i, VIRTIO_BLK_T_IN, 8ull * i);
     publish(g);
-    wr(g, R_STATUS, 0);
-    CHECK_EQ(rd(g, R_STATUS), 0);
+    mmio_wr(g->dev, R_STATUS, 0);
+    CHECK_EQ(mmio_rd(g->dev, R_STATUS), 0);
     CHECK(driver_init(g, want_all) & S_DRIVER_OK);
     add_req(g, 0, VIRTIO_BLK_T_IN, 8);
     publish(g);
@@ -320,19 +276,19 @@ static void test_broken_ring(void)
     publish(g);
     bool needs_reset = false;
     for (int i = 0; i < 5000 && !needs_reset; i++) {
-        needs_reset = rd(g, R_STATUS) & S_NEEDS_RESET;
+        needs_reset = mmio_rd(g->dev, R_STATUS) & S_NEEDS_RESET;
         if (!needs_reset) {
             struct timespec ts = {0, 1000000};
             nanosleep(&ts, NULL);
         }
     }
     CHECK(needs_reset);
-    CHECK(rd(g, R_ISR) & 2); /* config change interrupt */
+    CHECK(mmio_rd(g->dev, R_ISR) & 2); /* config change interrupt */
     CHECK_EQ(g->used->idx, 0);
     /* More notifies are ignored; a reset brings the device back. */
     publish(g);
     CHECK(driver_init(g, want_all) & S_DRIVER_OK);
-    CHECK(!(rd(g, R_STATUS) & S_NEEDS_RESET));
+    CHECK(!(mmio_rd(g->dev, R_STATUS) & S_NEEDS_RESET));
     add_req(g, 0, VIRTIO_BLK_T_IN, 0);
     publish(g);
     CHECK(wait_used(g, 1, NULL));
@@ -373,7 +329,7 @@ static void test_failure_logged_once(void)
         publish(g);
         bool needs_reset = false;
         for (int i = 0; i < 5000 && !needs_reset; i++) {
-            needs_reset = rd(g, R_STATUS) & S_NEEDS_RESET;
+            needs_reset = mmio_rd(g->dev, R_STATUS) & S_NEEDS_RESET;
             if (!needs_reset) {
                 struct timespec ts = {0, 1000000};
                 nanosleep(&ts, NULL);

@@ -14,25 +14,12 @@
 #include "util/log.h"
 #include "virtio/device.h"
 
+#include "mmio_driver.h"
+
 #define RAM_SIZE  0x10000u
 #define DESC_GPA  0x1000u
 #define AVAIL_GPA 0x2000u
 #define USED_GPA  0x3000u
-
-enum {
-    R_STATUS = 0x070,
-    R_DEV_FEATURES = 0x010,
-    R_DEV_FEATURES_SEL = 0x014,
-    R_DRV_FEATURES = 0x020,
-    R_DRV_FEATURES_SEL = 0x024,
-    R_QUEUE_SEL = 0x030,
-    R_QUEUE_NUM = 0x038,
-    R_QUEUE_READY = 0x044,
-    R_DESC_LO = 0x080,
-    R_AVAIL_LO = 0x090,
-    R_USED_LO = 0x0a0,
-};
-enum { S_ACK = 1, S_DRIVER = 2, S_DRIVER_OK = 4, S_FEATURES_OK = 8, S_FAILED = 0x80 };
 
 static unsigned n_activate, n_reset;
 

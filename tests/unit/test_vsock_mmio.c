@@ -20,6 +20,8 @@
 
 #include "util/guest_mem.h"
 #include "virtio/device.h"
+
+#include "mmio_driver.h"
 #include "virtio/vsock/packet.h"
 #include "virtio/vsock/vsock.h"
 
@@ -32,28 +34,6 @@
 #define RXBUF 0x100000ull
 #define RXLEN (4096u + VSOCK_HDR_SIZE)
 #define TXBUF 0x400000ull
-
-enum {
-    R_MAGIC = 0x000,
-    R_DEVICE_ID = 0x008,
-    R_DEV_FEATURES = 0x010,
-    R_DEV_FEATURES_SEL = 0x014,
-    R_DRV_FEATURES = 0x020,
-    R_DRV_FEATURES_SEL = 0x024,
-    R_QUEUE_SEL = 0x030,
-    R_QUEUE_NUM_MAX = 0x034,
-    R_QUEUE_NUM = 0x038,
-    R_QUEUE_READY = 0x044,
-    R_QUEUE_NOTIFY = 0x050,
-    R_ISR = 0x060,
-    R_ISR_ACK = 0x064,
-    R_STATUS = 0x070,
-    R_DESC_LO = 0x080,
-    R_AVAIL_LO = 0x090,
-    R_USED_LO = 0x0a0,
-    R_CONFIG = 0x100,
-};
-enum { S_ACK = 1, S_DRIVER = 2, S_DRIVER_OK = 4, S_FEATURES_OK = 8, S_NEEDS_RESET = 0x40 };
 
 static char tmpdir[64];
 
@@ -72,26 +52,6 @@ struct guest {
     unsigned tx_slot;
 };
 
-static uint32_t rd(struct guest *g, uint64_t off)
-{
-    uint32_t v = 0;
-    virtio_mmio_read(g->dev, off, (uint8_t *)&v, 4);
-    return v;
-}
-
-static void wr(struct guest *g, uint64_t off, uint32_t v)
-{
-    virtio_mmio_write(g->dev, off, (const uint8_t *)&v, 4);
-}
-
-static uint64_t device_features(struct guest *g)
-{
-    wr(g, R_DEV_FEATURES_SEL, 0);
-    uint64_t f = rd(g, R_DEV_FEATURES);
-    wr(g, R_DEV_FEATURES_SEL, 1);
-    return f | (uint64_t)rd(g, R_DEV_FEATURES) << 32;
-}
-
 /* Kicks go to the device thread through the ioeventfd (KVM's job in a VM). */
 static void kick(struct guest *g, unsigned q)
 {
@@ -103,28 +63,29 @@ static void kick(struct guest *g, unsigned q)
 static uint32_t driver_init(struct guest *g)
 {
     memset(g->ram + Q_BASE, 0, 3 * 0x4000);
-    wr(g, R_STATUS, 0);
-    wr(g, R_STATUS, S_ACK | S_DRIVER);
-    uint64_t acked = device_features(g) & (VIRTIO_FEAT_VERSION_1 | VIRTIO_F_BIT(VSOCK_F_DGRAM));
-    wr(g, R_DRV_FEATURES_SEL, 0);
-    wr(g, R_DRV_FEATURES, (uint32_t)acked);
-    wr(g, R_DRV_FEATURES_SEL, 1);
-    wr(g, R_DRV_FEATURES, (uint32_t)(acked >> 32));
-    wr(g, R_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK);
+    mmio_wr(g->dev, R_STATUS, 0);
+    mmio_wr(g->dev, R_STATUS, S_ACK | S_DRIVER);
+    uint64_t acked =
+        mmio_device_features(g->dev) & (VIRTIO_FEAT_VERSION_1 | VIRTIO_F_BIT(VSOCK_F_DGRAM));
+    mmio_wr(g->dev, R_DRV_FEATURES_SEL, 0);
+    mmio_wr(g->dev, R_DRV_FEATURES, (uint32_t)acked);
+    mmio_wr(g->dev, R_DRV_FEATURES_SEL, 1);
+    mmio_wr(g->dev, R_DRV_FEATURES, (uint32_t)(acked >> 32));
+    mmio_wr(g->dev, R_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK);
     for (unsigned q = 0; q < 3; q++) {
         uint64_t base = Q_BASE + q * 0x4000ull;
         g->q[q] = (struct gq){.desc = (void *)(g->ram + base),
                               .avail = (void *)(g->ram + base + 0x1000),
                               .used = (void *)(g->ram + base + 0x2000)};
-        wr(g, R_QUEUE_SEL, q);
-        CHECK_EQ(rd(g, R_QUEUE_NUM_MAX), NUM);
-        wr(g, R_QUEUE_NUM, NUM);
-        wr(g, R_DESC_LO, (uint32_t)base);
-        wr(g, R_AVAIL_LO, (uint32_t)(base + 0x1000));
-        wr(g, R_USED_LO, (uint32_t)(base + 0x2000));
-        wr(g, R_QUEUE_READY, 1);
+        mmio_wr(g->dev, R_QUEUE_SEL, q);
+        CHECK_EQ(mmio_rd(g->dev, R_QUEUE_NUM_MAX), NUM);
+        mmio_wr(g->dev, R_QUEUE_NUM, NUM);
+        mmio_wr(g->dev, R_DESC_LO, (uint32_t)base);
+        mmio_wr(g->dev, R_AVAIL_LO, (uint32_t)(base + 0x1000));
+        mmio_wr(g->dev, R_USED_LO, (uint32_t)(base + 0x2000));
+        mmio_wr(g->dev, R_QUEUE_READY, 1);
     }
-    wr(g, R_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+    mmio_wr(g->dev, R_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
     /* Receive buffers: one descriptor each, header and room together, as Linux posts them. */
     struct gq *rx = &g->q[0];
     for (unsigned i = 0; i < 64; i++) {
@@ -134,7 +95,7 @@ static uint32_t driver_init(struct guest *g)
     }
     kick(g, 0);
     g->tx_slot = 0;
-    return rd(g, R_STATUS);
+    return mmio_rd(g->dev, R_STATUS);
 }
 
 static void gsend(struct guest *g, uint32_t sport, uint32_t dport, uint16_t op, const void *data,
@@ -183,7 +144,7 @@ static bool receive(struct guest *g, struct vsock_hdr *h, uint8_t *data)
         if (poll(&p, 1, 1) == 1) {
             uint64_t n;
             CHECK_EQ(read(g->dev->irq_fd, &n, 8), 8);
-            wr(g, R_ISR_ACK, rd(g, R_ISR));
+            mmio_wr(g->dev, R_ISR_ACK, mmio_rd(g->dev, R_ISR));
         }
     }
     return false;
@@ -232,16 +193,16 @@ static void test_registers_and_config(void)
 {
     struct vsock_dev_config cfg = {.tsi_features = 1};
     struct guest *g = setup(&cfg);
-    CHECK_EQ(rd(g, R_MAGIC), 0x74726976);
-    CHECK_EQ(rd(g, R_DEVICE_ID), 19);
-    uint64_t f = device_features(g);
+    CHECK_EQ(mmio_rd(g->dev, R_MAGIC), 0x74726976);
+    CHECK_EQ(mmio_rd(g->dev, R_DEVICE_ID), 19);
+    uint64_t f = mmio_device_features(g->dev);
     CHECK(f & VIRTIO_FEAT_VERSION_1);
     CHECK(f & VIRTIO_FEAT_EVENT_IDX);
     CHECK(f & VIRTIO_FEAT_IN_ORDER);
     CHECK(f & VIRTIO_F_BIT(VSOCK_F_DGRAM));
     CHECK(!(f & VIRTIO_F_BIT(VSOCK_F_SEQPACKET)));
-    CHECK_EQ(rd(g, R_CONFIG), 3); /* guest_cid */
-    CHECK_EQ(rd(g, R_CONFIG + 4), 0);
+    CHECK_EQ(mmio_rd(g->dev, R_CONFIG), 3); /* guest_cid */
+    CHECK_EQ(mmio_rd(g->dev, R_CONFIG + 4), 0);
     teardown(g);
 }
 
@@ -288,7 +249,7 @@ static void test_stream_through_transport(void)
     CHECK(same);
 
     /* A reset closes the host side. */
-    wr(g, R_STATUS, 0);
+    mmio_wr(g->dev, R_STATUS, 0);
     CHECK_EQ(poll(&p, 1, 3000), 1);
     CHECK_EQ(read(hfd, buf, sizeof(buf)), 0);
     close(hfd);
@@ -309,14 +270,14 @@ static void test_broken_ring(void)
     kick(g, 1);
     bool failed = false;
     for (int i = 0; i < 3000 && !failed; i++) {
-        failed = rd(g, R_STATUS) & S_NEEDS_RESET;
+        failed = mmio_rd(g->dev, R_STATUS) & S_NEEDS_RESET;
         usleep(1000);
     }
     CHECK(failed);
-    CHECK(rd(g, R_ISR) & 2); /* the config interrupt says so */
+    CHECK(mmio_rd(g->dev, R_ISR) & 2); /* the config interrupt says so */
     /* The driver resets and starts over: the device works again. */
     CHECK(driver_init(g) & S_DRIVER_OK);
-    CHECK(!(rd(g, R_STATUS) & S_NEEDS_RESET));
+    CHECK(!(mmio_rd(g->dev, R_STATUS) & S_NEEDS_RESET));
     gsend(g, 4001, 7777, VSOCK_OP_REQUEST, NULL, 0);
     struct vsock_hdr h;
     CHECK(receive(g, &h, NULL));
@@ -326,7 +287,7 @@ static void test_broken_ring(void)
     kick(g, 1);
     failed = false;
     for (int i = 0; i < 3000 && !failed; i++) {
-        failed = rd(g, R_STATUS) & S_NEEDS_RESET;
+        failed = mmio_rd(g->dev, R_STATUS) & S_NEEDS_RESET;
         usleep(1000);
     }
     CHECK(failed);
