@@ -67,6 +67,8 @@
 #include "virtio/device.h"
 #include "virtio/queue.h"
 
+#include "fuzz_input.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int __real_virtq_pop(struct virtq *q, struct virtq_chain *c);
@@ -197,27 +199,6 @@ void __wrap_virtq_push(struct virtq *q, uint16_t head, uint32_t written)
 }
 
 /* ---- input ---- */
-
-struct in {
-    const uint8_t *p;
-    size_t n;
-};
-
-static uint8_t u8(struct in *in)
-{
-    if (!in->n)
-        return 0;
-    in->n--;
-    return *in->p++;
-}
-
-static uint64_t uN(struct in *in, unsigned bytes)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < bytes; i++)
-        v |= (uint64_t)u8(in) << (8 * i);
-    return v;
-}
 
 /* A byte, or (0xff) a wider raw value. */
 static uint64_t small_or_raw(struct in *in, unsigned bytes)

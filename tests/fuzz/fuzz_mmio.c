@@ -68,6 +68,8 @@
 #include "mmio_driver.h"
 #include "virtio/queue.h"
 
+#include "fuzz_input.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
@@ -402,27 +404,6 @@ static void access_odd(bool write, uint64_t off, unsigned len, const uint8_t *va
 }
 
 /* ---- the fake driver ---- */
-
-struct in {
-    const uint8_t *p;
-    size_t n;
-};
-
-static uint8_t u8(struct in *in)
-{
-    if (!in->n)
-        return 0;
-    in->n--;
-    return *in->p++;
-}
-
-static uint64_t uN(struct in *in, unsigned bytes)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < bytes; i++)
-        v |= (uint64_t)u8(in) << (8 * i);
-    return v;
-}
 
 /* Ring layout of queue i with num entries: queues one after the other from RING_BASE. */
 struct layout {
