@@ -213,6 +213,8 @@ static int add_kind(scmp_filter_ctx ctx, enum sandbox_kind kind)
     case SANDBOX_FS:
         ret = ALLOW(ctx, fs);
         return ret ? ret : allow_unshare_fs(ctx);
+    case SANDBOX_RNG:
+        return 0;
     case SANDBOX_VSOCK:
         ret = ALLOW(ctx, vsock);
         return ret ? ret : allow_socket(ctx);

@@ -22,6 +22,7 @@ enum sandbox_kind {
     SANDBOX_BLK,     /* the virtio-blk worker */
     SANDBOX_FS,      /* virtio-fs queue threads and FUSE workers */
     SANDBOX_VSOCK,   /* the virtio-vsock thread: host sockets, TSI */
+    SANDBOX_RNG,     /* the virtio-rng thread: the base list (getrandom) only */
     SANDBOX_KINDS
 };
 

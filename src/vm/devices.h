@@ -21,7 +21,8 @@ struct vm;
     X(consoles)         /* krun_add_virtio_console_* */                                            \
     X(shares)           /* virtio-fs: krun_set_root, krun_add_virtiofs* */                         \
     X(disks)            /* virtio-blk: krun_add_disk* */                                           \
-    X(vsock)            /* virtio-vsock: TSI, krun_add_vsock_port* */
+    X(vsock)            /* virtio-vsock: TSI, krun_add_vsock_port* */                              \
+    X(rng)              /* virtio-rng: /dev/hwrng from the host's getrandom() */
 
 #define VM_DEVICE_DECLARE(name) int vm_attach_##name(struct vm *vm);
 VM_DEVICES(VM_DEVICE_DECLARE)

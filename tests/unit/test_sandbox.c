@@ -133,6 +133,8 @@ static void test_allowed_and_killed(void)
     CHECK_EQ(probe_in(SANDBOX_VCPU, PROBE_OPENAT, NULL), DENIED);
     CHECK_EQ(probe_in(SANDBOX_FS, PROBE_OPENAT, NULL), RAN);
     CHECK_EQ(probe_in(SANDBOX_NONE, PROBE_OPENAT, NULL), RAN);
+    CHECK_EQ(probe_in(SANDBOX_RNG, PROBE_WRITE, NULL), RAN);
+    CHECK_EQ(probe_in(SANDBOX_RNG, PROBE_SOCKET, NULL), KILLED);
 }
 
 static void test_switch(void)

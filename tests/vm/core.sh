@@ -7,6 +7,12 @@ if want marker; then
     expect marker 0 HELLO-MARKER
 fi
 
+if want virtio-rng; then
+    # Every VM has a virtio-rng device: it is the guest's hwrng, and it gives bytes.
+    vm -- /bin/sh -c 'echo "rng $(cat /sys/class/misc/hw_random/rng_current) $(head -c 65536 /dev/hwrng | wc -c)"' </dev/null
+    expect virtio-rng 0 "^rng virtio_rng.0 65536"
+fi
+
 if want marker-hvc0; then
     # With a terminal, hvc0 is the terminal: a marker the guest writes there reaches stdout.
     guarded 120 "$PTY" -- "$VMT" --kernel "$K" --initrd "$RD" --cmdline "$CMD" \
