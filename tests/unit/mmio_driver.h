@@ -65,4 +65,20 @@ static inline uint64_t mmio_device_features(struct virtio_device *dev)
     return f | (uint64_t)mmio_rd(dev, R_DEV_FEATURES) << 32;
 }
 
+/*
+ * A driver's first steps after a reset: ACKNOWLEDGE, DRIVER, the features
+ * it wants of those offered, FEATURES_OK (the device may refuse it).
+ */
+static inline void mmio_negotiate(struct virtio_device *dev, uint64_t want)
+{
+    mmio_wr(dev, R_STATUS, 0);
+    mmio_wr(dev, R_STATUS, S_ACK | S_DRIVER);
+    uint64_t acked = mmio_device_features(dev) & want;
+    mmio_wr(dev, R_DRV_FEATURES_SEL, 0);
+    mmio_wr(dev, R_DRV_FEATURES, (uint32_t)acked);
+    mmio_wr(dev, R_DRV_FEATURES_SEL, 1);
+    mmio_wr(dev, R_DRV_FEATURES, (uint32_t)(acked >> 32));
+    mmio_wr(dev, R_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK);
+}
+
 #endif

@@ -56,14 +56,7 @@ static uint32_t driver_init(struct guest *g, uint64_t want)
 {
     memset(g->ram + DESC_GPA, 0, USED_GPA + 0x1000 - DESC_GPA);
     g->avail_idx = g->used_seen = 0;
-    mmio_wr(g->dev, R_STATUS, 0);
-    mmio_wr(g->dev, R_STATUS, S_ACK | S_DRIVER);
-    uint64_t acked = mmio_device_features(g->dev) & want;
-    mmio_wr(g->dev, R_DRV_FEATURES_SEL, 0);
-    mmio_wr(g->dev, R_DRV_FEATURES, (uint32_t)acked);
-    mmio_wr(g->dev, R_DRV_FEATURES_SEL, 1);
-    mmio_wr(g->dev, R_DRV_FEATURES, (uint32_t)(acked >> 32));
-    mmio_wr(g->dev, R_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK);
+    mmio_negotiate(g->dev, want);
     CHECK(mmio_rd(g->dev, R_STATUS) & S_FEATURES_OK);
     mmio_wr(g->dev, R_QUEUE_SEL, 0);
     CHECK_EQ(mmio_rd(g->dev, R_QUEUE_NUM_MAX), NUM);

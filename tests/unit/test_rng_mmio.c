@@ -73,14 +73,7 @@ static uint32_t driver_init(struct guest *g, uint64_t desc_gpa)
 {
     memset(g->ram + DESC, 0, USED + 0x1000 - DESC);
     g->avail_idx = 0;
-    mmio_wr(g->dev, R_STATUS, 0);
-    mmio_wr(g->dev, R_STATUS, S_ACK | S_DRIVER);
-    uint64_t f = mmio_device_features(g->dev) & VIRTIO_FEAT_VERSION_1;
-    mmio_wr(g->dev, R_DRV_FEATURES_SEL, 0);
-    mmio_wr(g->dev, R_DRV_FEATURES, (uint32_t)f);
-    mmio_wr(g->dev, R_DRV_FEATURES_SEL, 1);
-    mmio_wr(g->dev, R_DRV_FEATURES, (uint32_t)(f >> 32));
-    mmio_wr(g->dev, R_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK);
+    mmio_negotiate(g->dev, VIRTIO_FEAT_VERSION_1);
     mmio_wr(g->dev, R_QUEUE_SEL, 0);
     mmio_wr(g->dev, R_QUEUE_NUM, NUM);
     mmio_wr(g->dev, R_DESC_LO, (uint32_t)desc_gpa);

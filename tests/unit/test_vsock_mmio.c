@@ -63,15 +63,7 @@ static void kick(struct guest *g, unsigned q)
 static uint32_t driver_init(struct guest *g)
 {
     memset(g->ram + Q_BASE, 0, 3 * 0x4000);
-    mmio_wr(g->dev, R_STATUS, 0);
-    mmio_wr(g->dev, R_STATUS, S_ACK | S_DRIVER);
-    uint64_t acked =
-        mmio_device_features(g->dev) & (VIRTIO_FEAT_VERSION_1 | VIRTIO_F_BIT(VSOCK_F_DGRAM));
-    mmio_wr(g->dev, R_DRV_FEATURES_SEL, 0);
-    mmio_wr(g->dev, R_DRV_FEATURES, (uint32_t)acked);
-    mmio_wr(g->dev, R_DRV_FEATURES_SEL, 1);
-    mmio_wr(g->dev, R_DRV_FEATURES, (uint32_t)(acked >> 32));
-    mmio_wr(g->dev, R_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK);
+    mmio_negotiate(g->dev, VIRTIO_FEAT_VERSION_1 | VIRTIO_F_BIT(VSOCK_F_DGRAM));
     for (unsigned q = 0; q < 3; q++) {
         uint64_t base = Q_BASE + q * 0x4000ull;
         g->q[q] = (struct gq){.desc = (void *)(g->ram + base),
