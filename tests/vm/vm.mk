@@ -15,7 +15,7 @@ vm-test-deps: all $(VMTEST_BINS) $(B)/guest-fsops $(B)/guest-net $(B)/triple-fau
 .PHONY: vm-test-deps
 
 check-vm: vm-test-deps
-	$(WITH_KVM) --timeout 3000 env B=$(B) tests/vm/run-tests.sh
+	WITH_KVM=$(WITH_KVM) B=$(B) tests/vm/check-vm.sh
 
 # A guest kernel that triple-faults at once.
 $(B)/triple-fault.elf: tests/vm/triple-fault.S
