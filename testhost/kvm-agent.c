@@ -6,7 +6,8 @@
  *   kvm-agent serve -p PORT -k TOKENFILE [-r ROOT] [-i IDLE] [-K]
  *       runs inside the KVM host VM (as PID 1); listens on TCP PORT, which
  *       QEMU's user networking forwards from 127.0.0.1 on the machine
- *       outside, chroots into ROOT and runs one command per connection.
+ *       outside, makes the mount ROOT the root of the system (see
+ *       enter_root()) and runs one command per connection.
  *       -K keeps two idle VMs open, see pin_kvm_static_keys().
  *   kvm-agent run -p PORT -k TOKENFILE [-t SECONDS] [-n] -- CMD [ARG...]
  *       runs outside; sends CMD with the caller's working directory and
@@ -47,6 +48,7 @@
 #include <string.h>
 #include <sys/reboot.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -651,6 +653,21 @@ static void pin_kvm_static_keys(void)
     /* the vCPU fds were created with O_CLOEXEC by KVM; all stay open for good */
 }
 
+/*
+ * Makes the mount at root the root of the system, as switch_root does: moves
+ * it onto / and chroots into it there. A plain chroot(root) would leave every
+ * command chrooted in the kernel's eyes, and the kernel refuses a chrooted
+ * process a user namespace (passt's sandbox needs one). pivot_root cannot be
+ * used: the initramfs (rootfs) it would have to pivot away is not allowed.
+ */
+static int enter_root(const char *root)
+{
+    if (chdir(root) < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 ||
+        chdir("/") < 0)
+        return -1;
+    return 0;
+}
+
 static int cmd_serve(int port, const char *tokfile, const char *root, int idle, int pin)
 {
     const char *token = read_token(tokfile);
@@ -665,8 +682,8 @@ static int cmd_serve(int port, const char *tokfile, const char *root, int idle, 
     sa.sin_addr.s_addr = htonl(INADDR_ANY);
     if (bind(ls, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(ls, 64) < 0)
         die(1, "bind/listen on port %d: %s", port, strerror(errno));
-    if (root && (chroot(root) < 0 || chdir("/") < 0))
-        die(1, "chroot %s: %s", root, strerror(errno));
+    if (root && enter_root(root) < 0)
+        die(1, "cannot make %s the root: %s", root, strerror(errno));
 
     signal(SIGPIPE, SIG_IGN);
     struct sigaction sa_term;

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Tests of testhost/with-kvm: exit statuses, separate streams, binary data,
 # cwd/env/stdin, streaming, timeouts, sessions and concurrency, the probe
-# inside and outside, loud failures, a repository under /tmp. Boots the KVM
-# host VM about four times.
+# inside and outside, loud failures, a repository under /tmp, user namespaces,
+# the default route and passt inside. Boots the KVM host VM about five times.
 #
 # Usage: sh testhost/tests/run-tests.sh      (or: make check-with-kvm)
 # KVM_PROBE: a built kvm-probe (default: built here with cc).
@@ -286,6 +286,63 @@ rc=0
     test -e /dev/fd/0 -a -e /dev/null
 ' sh "$REPO" 2>"$T/e" || rc=$?
 expect_rc "inside: root, /dev/kvm, fresh /tmp and /run, read-only root" 0 $rc "$(cat "$T/e")"
+
+# the root is entered as switch_root does, not chrooted: the kernel refuses a
+# chrooted process a user namespace, and passt's sandbox needs one
+rc=0
+"$WK" unshare -U -r sh -c 'test "$(id -u)" = 0' 2>"$T/e" || rc=$?
+expect_rc "inside: a user namespace can be created (unshare -U -r)" 0 $rc "$(cat "$T/e")"
+
+# passt takes its addresses from the default route's interface
+rc=0
+out=$("$WK" sh -c 'ip -4 -o addr show dev eth0 && ip -4 route show default' 2>&1) || rc=$?
+case $rc:$out in
+0:*"inet 10.0.2.15/24 "*"default via 10.0.2.2 dev eth0"*) ok "inside: eth0 has 10.0.2.15/24 and the default route is via 10.0.2.2" ;;
+*) not_ok "inside: eth0 has 10.0.2.15/24 and the default route is via 10.0.2.2 (status $rc)" "$out" ;;
+esac
+# restrict=on still holds: QEMU's gateway would pass 10.0.2.2:PORT on to this
+# machine's 127.0.0.1:PORT, where QEMU itself listens (the agent's forward)
+rc=0
+out=$("$WK" python3 -c '
+import socket, sys
+s = socket.create_connection(("10.0.2.2", int(sys.argv[1])), timeout=10)
+print("connected to the host through the gateway")
+' "$(cat "$S/port")" 2>&1) || rc=$?
+case $rc:$out in
+1:*ConnectionRefusedError*) ok "inside: the gateway leads nowhere (restrict=on)" ;;
+*) not_ok "inside: the gateway leads nowhere (restrict=on) (status $rc)" "$out" ;;
+esac
+
+# passt, which the virtio-net tests run inside: it must start, sandbox itself
+# (user namespace, pivot_root), listen on its socket, take one client and, as
+# -1 asks, exit 0 when that client hangs up. No passt is a failure, not a skip.
+rc=0
+"$WK" -t 120 sh -c '
+    command -v passt >/dev/null || { echo "passt is not installed (tools/install-deps installs it)"; exit 1; }
+    sock=/tmp/with-kvm-test-passt.sock
+    log=/tmp/with-kvm-test-passt.log
+    passt -f -e -1 -s "$sock" >"$log" 2>&1 &
+    pid=$!
+    i=0
+    while [ ! -S "$sock" ] && kill -0 $pid 2>/dev/null && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
+    if [ ! -S "$sock" ]; then
+        echo "passt did not listen on $sock:"
+        kill $pid 2>/dev/null
+        grep -v "to syslog" "$log"
+        exit 1
+    fi
+    python3 -c "import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])" "$sock" ||
+        { echo "cannot connect to passt"; kill $pid; exit 1; }
+    i=0
+    while kill -0 $pid 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    kill $pid 2>/dev/null && { echo "passt did not exit after its one client"; exit 1; }
+    st=0
+    wait $pid || st=$?
+    rm -f "$sock"
+    [ $st = 0 ] || { echo "passt exited with $st:"; grep -v "to syslog" "$log"; exit 1; }
+    rm -f "$log"
+' >"$T/o" 2>&1 || rc=$?
+expect_rc "inside: passt starts in its sandbox, listens and serves a client" 0 $rc "$(cat "$T/o")"
 
 # with-kvm called inside the KVM host runs directly (its /dev/kvm is real)
 out=$("$WK" sh -c 'echo "session=${WITH_KVM_SESSION:-unset}"; "$1" sh -c "echo nested; exit 6"; echo "rc=$?"' sh "$WK" 2>&1)
