@@ -7,39 +7,6 @@
 
 #include "libkrun.h"
 
-int32_t krun_add_net_unixstream(uint32_t ctx_id, const char *c_path, int fd, uint8_t *const c_mac,
-                                uint32_t features, uint32_t flags)
-{
-    return -ENOSYS;
-}
-
-int32_t krun_add_net_unixgram(uint32_t ctx_id, const char *c_path, int fd, uint8_t *const c_mac,
-                              uint32_t features, uint32_t flags)
-{
-    return -ENOSYS;
-}
-
-int32_t krun_add_net_tap(uint32_t ctx_id, char *c_tap_name, uint8_t *const c_mac, uint32_t features,
-                         uint32_t flags)
-{
-    return -ENOSYS;
-}
-
-int32_t krun_set_passt_fd(uint32_t ctx_id, int fd)
-{
-    return -ENOSYS;
-}
-
-int32_t krun_set_gvproxy_path(uint32_t ctx_id, char *c_path)
-{
-    return -ENOSYS;
-}
-
-int32_t krun_set_net_mac(uint32_t ctx_id, uint8_t *const c_mac)
-{
-    return -ENOSYS;
-}
-
 int32_t krun_set_gpu_options(uint32_t ctx_id, uint32_t virgl_flags)
 {
     return -ENOSYS;

@@ -98,8 +98,8 @@ int32_t krun_has_feature(uint64_t feature)
     switch (feature) {
     case KRUN_FEATURE_BLK:
     case KRUN_FEATURE_INIT_BLOB:
-        return 1;
     case KRUN_FEATURE_NET:
+        return 1;
     case KRUN_FEATURE_GPU:
     case KRUN_FEATURE_INPUT:
     case KRUN_FEATURE_TEE:

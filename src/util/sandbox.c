@@ -7,6 +7,7 @@
 #include "util/sandbox.h"
 
 #include <errno.h>
+#include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -118,6 +119,12 @@ static const int vsock[] = {
     SCMP_SYS(fcntl),      SCMP_SYS(newfstatat), SCMP_SYS(lstat),       SCMP_SYS(unlink),
 };
 
+/* A virtio-net worker moves frames on its one fd (the tap's offloads: see allow_tun_offload). */
+static const int net[] = {
+    SCMP_SYS(sendto),
+    SCMP_SYS(recvfrom),
+};
+
 /* The loop starts every device thread, which inherits its filter: it allows them all. */
 static const int loop[] = {
     SCMP_SYS(epoll_wait),
@@ -184,6 +191,13 @@ static int allow_socket(scmp_filter_ctx ctx)
     return 0;
 }
 
+/* ioctl(TUNSETOFFLOAD) and no other request. */
+static int allow_tun_offload(scmp_filter_ctx ctx)
+{
+    return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+                            SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TUNSETOFFLOAD));
+}
+
 /*
  * Threads that open no files get EACCES from openat rather than being
  * killed: glibc opens /sys/devices/system/cpu/online behind malloc when
@@ -215,6 +229,9 @@ static int add_kind(scmp_filter_ctx ctx, enum sandbox_kind kind)
         return ret ? ret : allow_unshare_fs(ctx);
     case SANDBOX_RNG:
         return 0;
+    case SANDBOX_NET:
+        ret = ALLOW(ctx, net);
+        return ret ? ret : allow_tun_offload(ctx);
     case SANDBOX_VSOCK:
         ret = ALLOW(ctx, vsock);
         return ret ? ret : allow_socket(ctx);

@@ -23,6 +23,7 @@ enum sandbox_kind {
     SANDBOX_FS,      /* virtio-fs queue threads and FUSE workers */
     SANDBOX_VSOCK,   /* the virtio-vsock thread: host sockets, TSI */
     SANDBOX_RNG,     /* the virtio-rng thread: the base list (getrandom) only */
+    SANDBOX_NET,     /* virtio-net workers: their backend socket or tap, its offloads */
     SANDBOX_KINDS
 };
 

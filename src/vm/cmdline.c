@@ -2,6 +2,7 @@
 #include "vm/cmdline.h"
 
 #include "abi/guest_abi.h"
+#include "libkrun.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -45,8 +46,28 @@ static int append_word(struct strbuf *out, const char *prefix, const char *word,
     return sb_printf(out, quote ? " %s\"%s\"" : " %s%s", prefix, word);
 }
 
-/* After the devices, as upstream: the TSI families the vsock device proxies. */
-static int append_tsi(const struct vm_config *cfg, struct strbuf *out)
+/*
+ * The interfaces the init configures by DHCP: "1" when that is eth0 alone
+ * (upstream's value), else their names ("eth0,eth2"). NULL for none.
+ */
+static int dhcp_value(const struct vm_config *cfg, struct strbuf *v)
+{
+    size_t n = cfg->n_nets + (cfg->legacy_net_api ? 1 : 0);
+    int ret = 0;
+    for (size_t i = 0; !ret && i < n; i++) {
+        const struct net_config *nc = i < cfg->n_nets ? &cfg->nets[i] : &cfg->legacy_net;
+        if (nc->flags & NET_FLAG_DHCP_CLIENT)
+            ret = sb_printf(v, "%seth%zu", v->len ? "," : "", i);
+    }
+    if (!ret && v->len && strcmp(v->s, "eth0") == 0) {
+        v->len = 0;
+        ret = sb_puts(v, "1");
+    }
+    return ret;
+}
+
+/* After the devices, as upstream: the TSI families the vsock device proxies, then KRUN_DHCP. */
+static int append_net(const struct vm_config *cfg, struct strbuf *out)
 {
     struct vsock_plan plan = vsock_config_resolve(&cfg->vsock, vm_config_has_net(cfg));
     int ret = 0;
@@ -54,6 +75,12 @@ static int append_tsi(const struct vm_config *cfg, struct strbuf *out)
         ret = sb_puts(out, " " KRUN_CMDLINE_TSI_HIJACK);
     if (!ret && plan.present && (plan.tsi_features & VSOCK_TSI_UNIX))
         ret = sb_puts(out, " " KRUN_CMDLINE_TSI_HIJACK_UNIX);
+    struct strbuf dhcp = {0};
+    if (!ret)
+        ret = dhcp_value(cfg, &dhcp);
+    if (!ret && dhcp.len)
+        ret = sb_printf(out, " " KRUN_ENV_DHCP "=%s", dhcp.s);
+    sb_free(&dhcp);
     return ret;
 }
 
@@ -96,7 +123,7 @@ static int append_workload(const struct vm_config *cfg, struct strbuf *out,
     for (size_t i = 0; !ret && i < devices->n; i++)
         ret = sb_printf(out, " %s", devices->v[i]);
     if (!ret)
-        ret = append_tsi(cfg, out);
+        ret = append_net(cfg, out);
     if (!ret && cfg->argv.n) {
         if (cfg->argv.n + 1 > CMDLINE_INIT_ENV_MAX) {
             snprintf(err, errlen, "%zu arguments do not fit the kernel command line (at most %d)",
@@ -124,7 +151,7 @@ int cmdline_build(const struct vm_config *cfg, bool workload_in_file, const stru
         for (size_t i = 0; !ret && i < devices->n; i++)
             ret = sb_printf(out, " %s", devices->v[i]);
         if (!ret)
-            ret = append_tsi(cfg, out);
+            ret = append_net(cfg, out);
     } else {
         ret = append_workload(cfg, out, devices, err, errlen);
     }

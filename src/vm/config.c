@@ -65,6 +65,7 @@ void vm_config_free(struct vm_config *cfg)
     for (size_t i = 0; i < cfg->n_nets; i++)
         free(cfg->nets[i].path);
     free(cfg->nets);
+    free(cfg->legacy_net.path);
     vsock_config_free(&cfg->vsock);
     if (cfg->shutdown_efd >= 0)
         close(cfg->shutdown_efd);

@@ -37,10 +37,10 @@ struct serial_config {
     int in_fd, out_fd;
 };
 
-enum net_backend { NET_UNIXSTREAM, NET_UNIXGRAM, NET_TAP };
+enum net_config_backend { NET_UNIXSTREAM, NET_UNIXGRAM, NET_TAP };
 
 struct net_config {
-    enum net_backend backend;
+    enum net_config_backend backend;
     char *path; /* socket path or tap name */
     int fd;     /* -1 when path is used */
     uint8_t mac[6];
@@ -98,7 +98,8 @@ struct vm_config {
     /* network and vsock */
     struct net_config *nets;
     size_t n_nets;
-    bool legacy_net_api; /* krun_set_passt_fd / krun_set_gvproxy_path */
+    bool legacy_net_api;          /* krun_set_passt_fd / krun_set_gvproxy_path */
+    struct net_config legacy_net; /* its backend; it joins after nets[], with legacy_mac */
     uint8_t legacy_mac[6];
     struct vsock_config vsock;
 

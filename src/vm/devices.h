@@ -22,6 +22,7 @@ struct vm;
     X(shares)           /* virtio-fs: krun_set_root, krun_add_virtiofs* */                         \
     X(disks)            /* virtio-blk: krun_add_disk* */                                           \
     X(vsock)            /* virtio-vsock: TSI, krun_add_vsock_port* */                              \
+    X(net)              /* virtio-net: krun_add_net_*, krun_set_passt_fd, krun_set_gvproxy_path */ \
     X(rng)              /* virtio-rng: /dev/hwrng from the host's getrandom() */
 
 #define VM_DEVICE_DECLARE(name) int vm_attach_##name(struct vm *vm);

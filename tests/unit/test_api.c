@@ -66,7 +66,7 @@ static void test_logging_and_features(void)
     CHECK_EQ(krun_set_log_level(KRUN_LOG_LEVEL_ERROR), 0);
     CHECK_EQ(krun_has_feature(KRUN_FEATURE_BLK), 1);
     CHECK_EQ(krun_has_feature(KRUN_FEATURE_INIT_BLOB), 1);
-    CHECK_EQ(krun_has_feature(KRUN_FEATURE_NET), 0);
+    CHECK_EQ(krun_has_feature(KRUN_FEATURE_NET), 1);
     CHECK_EQ(krun_has_feature(KRUN_FEATURE_GPU), 0);
     CHECK_EQ(krun_has_feature(3), -EINVAL); /* removed (SND) */
     CHECK_EQ(krun_has_feature(5), -EINVAL); /* removed (EFI) */
@@ -217,15 +217,8 @@ static void test_shutdown_eventfd(void)
 static void test_unbuilt_features(void)
 {
     uint32_t c = new_ctx();
-    uint8_t mac[6] = {0};
     uint8_t edid[128] = {0};
     uint16_t sizes[] = {256, 0};
-    CHECK_EQ(krun_add_net_unixstream(c, NULL, 3, mac, 0, 0), -ENOSYS);
-    CHECK_EQ(krun_add_net_unixgram(c, "/s", -1, mac, 0, 0), -ENOSYS);
-    CHECK_EQ(krun_add_net_tap(c, (char *)"tap0", mac, 0, 0), -ENOSYS);
-    CHECK_EQ(krun_set_passt_fd(c, 3), -ENOSYS);
-    CHECK_EQ(krun_set_gvproxy_path(c, (char *)"/s"), -ENOSYS);
-    CHECK_EQ(krun_set_net_mac(c, mac), -ENOSYS);
     CHECK_EQ(krun_set_gpu_options(c, 0), -ENOSYS);
     CHECK_EQ(krun_set_gpu_options2(c, 0, 1 << 20), -ENOSYS);
     CHECK_EQ(krun_add_display(c, 640, 480), -ENOSYS);
@@ -314,6 +307,58 @@ static void *create_many(void *arg)
     return NULL;
 }
 
+/*
+ * virtio-net (libkrun-behaviour.md 1.5): exactly one of path and fd, known
+ * features and flags only (VFKIT for datagram sockets alone), the tap's
+ * GUEST_TSO/UFO only with GUEST_CSUM, the legacy calls refused once an
+ * interface was added, and a port map refused once there is one.
+ */
+static void test_net(void)
+{
+    const uint32_t bad = 999999;
+    uint8_t mac[6] = {0x5a, 0x94, 0xef, 0, 0, 1};
+    const char *const map[] = {"8080:80", NULL};
+    CHECK_EQ(krun_add_net_unixstream(bad, NULL, 3, mac, 0, 0), -ENOENT);
+    CHECK_EQ(krun_add_net_unixgram(bad, NULL, 3, mac, 0, 0), -ENOENT);
+    CHECK_EQ(krun_add_net_tap(bad, (char *)"tap0", mac, 0, 0), -ENOENT);
+    CHECK_EQ(krun_set_passt_fd(bad, 3), -ENOENT);
+    CHECK_EQ(krun_set_gvproxy_path(bad, (char *)"/s"), -ENOENT);
+    CHECK_EQ(krun_set_net_mac(bad, mac), -ENOENT);
+
+    uint32_t c = new_ctx();
+    CHECK_EQ(krun_add_net_unixstream(c, NULL, -1, mac, 0, 0), -EINVAL);
+    CHECK_EQ(krun_add_net_unixstream(c, "/s", 3, mac, 0, 0), -EINVAL);
+    CHECK_EQ(krun_add_net_unixstream(c, "/s", -1, NULL, 0, 0), -EINVAL);
+    CHECK_EQ(krun_add_net_unixstream(c, "/s", -1, mac, 1u << 2, 0), -EINVAL);
+    CHECK_EQ(krun_add_net_unixstream(c, "/s", -1, mac, 0, NET_FLAG_VFKIT), -EINVAL);
+    CHECK_EQ(krun_add_net_unixgram(c, NULL, -1, mac, 0, 0), -EINVAL);
+    CHECK_EQ(krun_add_net_unixgram(c, "/s", -1, mac, 0, 1u << 2), -EINVAL);
+    CHECK_EQ(krun_add_net_tap(c, NULL, mac, 0, 0), -EINVAL);
+    CHECK_EQ(krun_add_net_tap(c, (char *)"tap0", mac, NET_FEATURE_GUEST_TSO4, 0), -EINVAL);
+    CHECK_EQ(krun_add_net_tap(c, (char *)"tap0", mac, 0, NET_FLAG_VFKIT), -EINVAL);
+    CHECK_EQ(krun_set_passt_fd(c, -1), -EINVAL);
+    CHECK_EQ(krun_set_gvproxy_path(c, NULL), -EINVAL);
+    CHECK_EQ(krun_set_net_mac(c, NULL), -EINVAL);
+
+    /* The legacy interface first, then krun_add_net_* is still accepted. */
+    CHECK_EQ(krun_set_net_mac(c, mac), 0);
+    CHECK_EQ(krun_set_passt_fd(c, 3), 0);
+    CHECK_EQ(krun_set_gvproxy_path(c, (char *)"/s"), 0);
+    CHECK_EQ(krun_add_net_unixstream(c, NULL, 3, mac, COMPAT_NET_FEATURES, NET_FLAG_DHCP_CLIENT),
+             0);
+    CHECK_EQ(krun_add_net_unixgram(c, "/s", -1, mac, 0, NET_FLAG_VFKIT | NET_FLAG_DHCP_CLIENT), 0);
+    CHECK_EQ(
+        krun_add_net_tap(c, (char *)"tap0", mac,
+                         NET_FEATURE_GUEST_CSUM | NET_FEATURE_GUEST_TSO4 | NET_FEATURE_HOST_TSO6,
+                         NET_FLAG_DHCP_CLIENT),
+        0);
+    /* ... but the legacy calls are not, and a port map (TSI) no longer is. */
+    CHECK_EQ(krun_set_passt_fd(c, 3), -EINVAL);
+    CHECK_EQ(krun_set_gvproxy_path(c, (char *)"/s"), -EINVAL);
+    CHECK_EQ(krun_set_port_map(c, map), -EINVAL);
+    CHECK_EQ(krun_free_ctx(c), 0);
+}
+
 static void test_concurrent_contexts(void)
 {
     static int32_t ids[THREADS][PER_THREAD];
@@ -344,6 +389,7 @@ int main(void)
     RUN(test_consoles);
     RUN(test_shutdown_eventfd);
     RUN(test_vsock);
+    RUN(test_net);
     RUN(test_unbuilt_features);
     RUN(test_concurrent_contexts);
     return TEST_EXIT();
