@@ -13,6 +13,7 @@
 #include "configfile.h"
 #include "console.h"
 #include "creds.h"
+#include "dhcp.h"
 #include "log.h"
 #include "mounts.h"
 #include "net.h"
@@ -79,6 +80,9 @@ int main(int argc, char **argv, char **envp)
     mount_make_shared();
     net_lo_up();
     net_tsi_setup();
+    /* The VMM puts KRUN_DHCP on the kernel command line, so with a
+     * workload file it is in the init's own environment. */
+    dhcp_setup(src.dhcp ? src.dhcp : getenv(KRUN_ENV_DHCP));
 
     struct json_doc doc;
     struct json_config cfg;

@@ -76,6 +76,8 @@ enum {
     IFA_ADDRESS_ = 1,
     IFA_LOCAL_ = 2,
     RTA_OIF_ = 4,
+    RTA_GATEWAY_ = 5,
+    RTNH_F_ONLINK_ = 4,
     RT_TABLE_MAIN_ = 254,
     RTPROT_BOOT_ = 3,
     RT_SCOPE_UNIVERSE_ = 0,
@@ -171,42 +173,89 @@ static int nl_talk(int s, struct nl_req *q)
     }
 }
 
-int net_iface_setup(const char *ifname, const char *address, unsigned prefix)
+/* One request on a socket of its own. Returns 0 or -errno. */
+static int nl_request(struct nl_req *q)
+{
+    int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NL_ROUTE);
+    if (s < 0)
+        return -errno;
+    int r = nl_talk(s, q);
+    close(s);
+    return r;
+}
+
+int net_iface_up(const char *ifname)
+{
+    if (set_up(AF_UNIX, ifname) < 0 && set_up(AF_INET, ifname) < 0)
+        return -errno;
+    return 0;
+}
+
+int net_iface_addr(const char *ifname, uint32_t addr, unsigned prefix)
 {
     unsigned idx = if_nametoindex(ifname);
     if (!idx)
         return -ENODEV;
-    if (set_up(AF_UNIX, ifname) < 0 && set_up(AF_INET, ifname) < 0)
-        return -errno;
-    int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NL_ROUTE);
-    if (s < 0)
-        return -errno;
-    struct in_addr addr;
-    if (inet_pton(AF_INET, address, &addr) != 1) {
-        close(s);
-        return -EINVAL;
-    }
     struct nl_req q;
     nl_start(&q, RTM_NEWADDR_, sizeof(struct nl_ifaddr));
     q.u.a = (struct nl_ifaddr){
         .family = AF_INET, .prefixlen = (uint8_t)prefix, .scope = RT_SCOPE_UNIVERSE_, .index = idx};
     add_attr(&q, IFA_LOCAL_, &addr, sizeof(addr));
     add_attr(&q, IFA_ADDRESS_, &addr, sizeof(addr));
-    int r = nl_talk(s, &q);
-    if (r == 0 || r == -EEXIST) {
-        /* The default route: through the device, no gateway. */
-        nl_start(&q, RTM_NEWROUTE_, sizeof(struct nl_route));
-        q.u.r = (struct nl_route){.family = AF_INET,
-                                  .table = RT_TABLE_MAIN_,
-                                  .protocol = RTPROT_BOOT_,
-                                  .scope = RT_SCOPE_LINK_,
-                                  .type = RTN_UNICAST_};
-        uint32_t oif = idx;
-        add_attr(&q, RTA_OIF_, &oif, sizeof(oif));
-        r = nl_talk(s, &q);
-    }
-    close(s);
+    int r = nl_request(&q);
     return r == -EEXIST ? 0 : r;
+}
+
+int net_route_default(const char *ifname, uint32_t gateway)
+{
+    unsigned idx = if_nametoindex(ifname);
+    if (!idx)
+        return -ENODEV;
+    struct nl_req q;
+    nl_start(&q, RTM_NEWROUTE_, sizeof(struct nl_route));
+    q.u.r = (struct nl_route){.family = AF_INET,
+                              .table = RT_TABLE_MAIN_,
+                              .protocol = RTPROT_BOOT_,
+                              .scope = gateway ? RT_SCOPE_UNIVERSE_ : RT_SCOPE_LINK_,
+                              .type = RTN_UNICAST_,
+                              /* A gateway outside the prefix (a /32 lease) is
+                               * still on this link; inside it, onlink is moot. */
+                              .flags = gateway ? RTNH_F_ONLINK_ : 0};
+    uint32_t oif = idx;
+    add_attr(&q, RTA_OIF_, &oif, sizeof(oif));
+    if (gateway)
+        add_attr(&q, RTA_GATEWAY_, &gateway, sizeof(gateway));
+    int r = nl_request(&q);
+    return r == -EEXIST ? 0 : r;
+}
+
+int net_iface_mtu(const char *ifname, unsigned mtu)
+{
+    int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return -errno;
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
+    ifr.ifr_mtu = (int)mtu;
+    int r = ioctl(s, SIOCSIFMTU, &ifr) < 0 ? -errno : 0;
+    close(s);
+    return r;
+}
+
+int net_iface_setup(const char *ifname, const char *address, unsigned prefix)
+{
+    if (!if_nametoindex(ifname))
+        return -ENODEV;
+    struct in_addr addr;
+    if (inet_pton(AF_INET, address, &addr) != 1)
+        return -EINVAL;
+    int r = net_iface_up(ifname);
+    if (r == 0)
+        r = net_iface_addr(ifname, addr.s_addr, prefix);
+    if (r == 0)
+        r = net_route_default(ifname, 0);
+    return r;
 }
 
 void net_tsi_setup(void)

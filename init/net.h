@@ -4,6 +4,7 @@
 #define KRUN_INIT_NET_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /* Bring the loopback interface up (warns on failure). */
 void net_lo_up(void);
@@ -21,5 +22,15 @@ void net_tsi_setup(void);
 
 /* Up, address/prefix, and a default route through it. Returns 0 or -errno (-ENODEV: none). */
 int net_iface_setup(const char *ifname, const char *address, unsigned prefix);
+
+/* The steps, for the DHCP client. Each returns 0 or -errno (-ENODEV: no
+ * such interface); addresses are in network byte order. */
+int net_iface_up(const char *ifname);
+/* Add addr/prefix (an address already there is fine). */
+int net_iface_addr(const char *ifname, uint32_t addr, unsigned prefix);
+/* The default route: via gateway on ifname, or with gateway 0 through
+ * ifname itself. Replaces an existing default route. */
+int net_route_default(const char *ifname, uint32_t gateway);
+int net_iface_mtu(const char *ifname, unsigned mtu);
 
 #endif

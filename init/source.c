@@ -40,6 +40,7 @@ static int apply_controls(struct wl_source *src)
     take_default(&src->block_fstype, &src->env, KRUN_ENV_BLOCK_ROOT_FSTYPE);
     take_default(&src->block_options, &src->env, KRUN_ENV_BLOCK_ROOT_OPTIONS);
     take_default(&src->config_path, &src->env, KRUN_ENV_CONFIG);
+    take_default(&src->dhcp, &src->env, KRUN_ENV_DHCP);
     const char *rl = source_env_get(&src->env, KRUN_ENV_RLIMITS);
     if (rl && src->rlimits.n == 0) {
         int bad = rlimit_parse_list(rl, &src->rlimits);

@@ -27,6 +27,7 @@ struct wl_source {
     const char *block_fstype;  /* NULL or "auto": probe */
     const char *block_options; /* mount data, or NULL */
     const char *config_path;   /* KRUN_CONFIG, or NULL */
+    const char *dhcp;          /* KRUN_DHCP, or NULL */
 };
 
 /* Parse the records of a workload file; buf must outlive src. Returns 0,

@@ -9,7 +9,8 @@
  *     there; the argument and environment lists are NULL-terminated;
  *   - the arguments and environment are the arg and env records, in
  *     order; exec, workdir and the block root are their records' values
- *     (or the KRUN_* variable's, when no record gives them);
+ *     (or the KRUN_* variable's, when no record gives them); the config
+ *     path and the DHCP interfaces are KRUN_CONFIG's and KRUN_DHCP's;
  *   - every accepted rlimit has an id of 0 to 15 and cur <= max.
  * The records are walked here independently of the parser to check this.
  * init_log is replaced by a silent one (the parser warns about malformed
@@ -120,6 +121,7 @@ static void check_records(const struct wl_source *src)
     check_field(src->block_fstype, fstype, &src->env, KRUN_ENV_BLOCK_ROOT_FSTYPE);
     check_field(src->block_options, opts, &src->env, KRUN_ENV_BLOCK_ROOT_OPTIONS);
     check_field(src->config_path, NULL, &src->env, KRUN_ENV_CONFIG);
+    check_field(src->dhcp, NULL, &src->env, KRUN_ENV_DHCP);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -146,6 +148,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_str(src.block_fstype);
         check_str(src.block_options);
         check_str(src.config_path);
+        check_str(src.dhcp);
         check_strv(&src.args);
         check_strv(&src.env);
         for (size_t i = 0; i < src.rlimits.n; i++) {

@@ -448,6 +448,92 @@ static void init_rlimit_seeds(void)
     put("rlimit-name", name, sizeof(name) - 1);
 }
 
+/*
+ * fuzz_init_dhcp.c: a mode byte (bit 0 IPv4 packet, bit 1 the message's
+ * own xid and chaddr, bit 2 also an interface list, bits 4-7 its max),
+ * then a server's reply as dnsmasq sends it, bare or in IPv4/UDP.
+ */
+static uint8_t dbuf[1024];
+static size_t dlen;
+
+static void d_reply(uint8_t type)
+{
+    static const uint8_t fixed[] = {2, 1, 6, 0, 0xa1, 0xb2, 0xc3, 0xd4};
+    memset(dbuf, 0, sizeof(dbuf));
+    memcpy(dbuf + 1, fixed, sizeof(fixed));
+    memcpy(dbuf + 1 + 16, "\x0a\x00\x02\x0f", 4);         /* yiaddr */
+    memcpy(dbuf + 1 + 28, "\x52\x54\x00\x12\x34\x56", 6); /* chaddr */
+    memcpy(dbuf + 1 + 236, "\x63\x82\x53\x63", 4);        /* cookie */
+    dlen = 1 + 240;
+    uint8_t opts[] = {53,   1, type, 54,  4,   10,  0, 2,  2, 51,   4,    0, 0, 0x0e,
+                      0x10, 1, 4,    255, 255, 255, 0, 26, 2, 0x05, 0xdc, 6, 8, 10,
+                      0,    2, 3,    8,   8,   8,   8, 3,  4, 10,   0,    2, 2};
+    memcpy(dbuf + dlen, opts, sizeof(opts));
+    dlen += sizeof(opts);
+}
+
+static uint16_t d_csum(const uint8_t *p, size_t n, uint32_t sum)
+{
+    for (size_t i = 0; i < n; i++)
+        sum += i % 2 ? p[i] : (uint32_t)p[i] << 8;
+    while (sum > 0xffff)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)sum;
+}
+
+/* Put the message in dbuf[1..] into an IPv4/UDP packet from 10.0.2.2:67. */
+static void d_frame(bool udp_csum)
+{
+    size_t mlen = dlen - 1, ulen = 8 + mlen, total = 20 + ulen;
+    memmove(dbuf + 1 + 28, dbuf + 1, mlen);
+    uint8_t *ip = dbuf + 1, *udp = ip + 20;
+    memset(ip, 0, 28);
+    ip[0] = 0x45;
+    ip[2] = (uint8_t)(total >> 8);
+    ip[3] = (uint8_t)total;
+    ip[8] = 64;
+    ip[9] = 17;
+    memcpy(ip + 12, "\x0a\x00\x02\x02\xff\xff\xff\xff", 8);
+    uint16_t c = (uint16_t)~d_csum(ip, 20, 0);
+    ip[10] = (uint8_t)(c >> 8);
+    ip[11] = (uint8_t)c;
+    udp[1] = 67;
+    udp[3] = 68;
+    udp[4] = (uint8_t)(ulen >> 8);
+    udp[5] = (uint8_t)ulen;
+    if (udp_csum) {
+        uint32_t pseudo = d_csum(ip + 12, 8, 17 + (uint32_t)ulen);
+        c = (uint16_t)~d_csum(udp, ulen, pseudo);
+        udp[6] = (uint8_t)(c >> 8);
+        udp[7] = (uint8_t)c;
+    }
+    dlen = 1 + total;
+}
+
+static void init_dhcp_seeds(void)
+{
+    d_reply(2); /* OFFER */
+    dbuf[dlen++] = 255;
+    dbuf[0] = 0x02;
+    put("dhcp-offer", dbuf, dlen);
+    d_reply(5); /* ACK, rapid commit */
+    memcpy(dbuf + dlen, "\x50\x00\xff", 3);
+    dlen += 3;
+    dbuf[0] = 0x00;
+    put("dhcp-ack-rapid", dbuf, dlen);
+    d_frame(true);
+    dbuf[0] = 0x01;
+    put("dhcp-ack-packet", dbuf, dlen);
+    d_reply(6); /* NAK */
+    dbuf[dlen++] = 255;
+    d_frame(false);
+    dbuf[0] = 0x03;
+    put("dhcp-nak-packet", dbuf, dlen);
+    static const char list[] = "\x84"
+                               "eth0,eth1,,bad/name,eth0,abcdefghijklmnop";
+    put("dhcp-ifnames", list, sizeof(list) - 1);
+}
+
 /* Sessions of fuzz_fuse_mt.c (see its layout): records of tag, le16 length, request. */
 static uint8_t fbuf[4096], fall[8192];
 static size_t flen, fall_len;
@@ -597,6 +683,8 @@ int main(int argc, char **argv)
         init_workload_seeds();
     else if (strcmp(argv[1], "init_rlimit") == 0)
         init_rlimit_seeds();
+    else if (strcmp(argv[1], "init_dhcp") == 0)
+        init_dhcp_seeds();
     else if (strcmp(argv[1], "fuse_mt") == 0)
         fuse_mt_seeds();
     return 0;

@@ -166,12 +166,14 @@ static void test_file_env_controls(void)
     rec(&b, "env", "KRUN_WORKDIR=/env/dir");
     rec(&b, "env", "KRUN_RLIMITS=6=1:2");
     rec(&b, "env", "KRUN_CONFIG=/cfg.json");
+    rec(&b, "env", "KRUN_DHCP=eth0,eth1");
     rec(&b, "workdir", "/record/dir");
     CHECK_EQ(parse(&b, &src, err), 0);
     CHECK_STR(src.exec, "/from/env");
     CHECK_STR(src.workdir, "/record/dir");
     CHECK_EQ(src.rlimits.n, 1);
     CHECK_STR(src.config_path, "/cfg.json");
+    CHECK_STR(src.dhcp, "eth0,eth1");
     source_free(&src);
     free(b.p);
 
@@ -200,6 +202,7 @@ static void test_cmdline(void)
         "KRUN_BLOCK_ROOT_DEVICE=/dev/vda",
         "KRUN_BLOCK_ROOT_FSTYPE=auto",
         "USER_VAR=x y",
+        "KRUN_DHCP=1",
         NULL,
     };
     char *argv[] = {"/init.krun", "-c", "echo hi", NULL};
@@ -210,7 +213,7 @@ static void test_cmdline(void)
     CHECK_EQ(src.args.n, 2);
     CHECK_STR(src.args.v[0], "-c");
     CHECK_STR(src.args.v[1], "echo hi");
-    CHECK_EQ(src.env.n, 8);
+    CHECK_EQ(src.env.n, 9);
     CHECK_STR(src.workdir, "/srv");
     CHECK_EQ(src.rlimits.n, 2);
     CHECK_EQ(src.rlimits.v[0].resource, 6);
@@ -220,14 +223,16 @@ static void test_cmdline(void)
     CHECK_STR(src.block_device, "/dev/vda");
     CHECK_STR(src.block_fstype, "auto");
     CHECK(src.block_options == NULL);
+    CHECK_STR(src.dhcp, "1");
     source_free(&src);
 
     /* Empty values count as unset; no arguments at all. */
-    char *envp2[] = {"KRUN_INIT=", "KRUN_WORKDIR=", NULL};
+    char *envp2[] = {"KRUN_INIT=", "KRUN_WORKDIR=", "KRUN_DHCP=", NULL};
     char *argv2[] = {"/init.krun", NULL};
     CHECK_EQ(source_from_cmdline(envp2, 1, argv2, &src), 0);
     CHECK(src.exec == NULL);
     CHECK(src.workdir == NULL);
+    CHECK(src.dhcp == NULL);
     CHECK_EQ(src.args.n, 0);
     source_free(&src);
 }
