@@ -13,6 +13,7 @@
 #include <linux/virtio_net.h>
 #include <linux/virtio_ring.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -301,6 +302,92 @@ static void test_dgram(void)
     teardown(g);
 }
 
+/* The peer's side of test_stream_rx_stress: frames of many sizes, each byte a function of (frame,
+ * offset). */
+#define STRESS_FRAMES 300
+
+static uint32_t stress_len(unsigned i)
+{
+    return i % 7 == 0 ? NET_FRAME_MAX : 14 + (i * 7919u) % 9000u;
+}
+
+static uint8_t stress_byte(unsigned i, uint32_t off)
+{
+    return (uint8_t)(i * 31u + off * 7u + (off >> 8));
+}
+
+static void *stress_writer(void *arg)
+{
+    int fd = *(int *)arg;
+    static uint8_t buf[4 + NET_FRAME_MAX];
+    for (unsigned i = 0; i < STRESS_FRAMES; i++) {
+        uint32_t len = stress_len(i);
+        net_stream_prefix(buf, len);
+        for (uint32_t j = 0; j < len; j++)
+            buf[4 + j] = stress_byte(i, j);
+        size_t off = 0;
+        while (off < 4 + len) {
+            ssize_t r = write(fd, buf + off, 4 + len - off);
+            if (r <= 0)
+                return NULL;
+            off += (size_t)r;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * Many frames of every size through a stream, while the guest recycles a
+ * ring of mergeable buffers as Linux does: every frame arrives whole, in
+ * order, byte for byte.
+ */
+static void test_stream_rx_stress(void)
+{
+    struct guest *g = setup(SOCK_STREAM, COMPAT_NET_FEATURES);
+    CHECK_EQ(driver_init(g, ~0ull) & S_NEEDS_RESET, 0u);
+    const uint32_t bsize = 8192;
+    for (uint16_t id = 0; id < NUM; id++)
+        post(g, 0, id, BUF + id * (uint64_t)bsize, bsize);
+    pthread_t t;
+    pthread_create(&t, NULL, stress_writer, &g->peer);
+    static uint8_t frame[NET_HDR_LEN + NET_FRAME_MAX];
+    uint16_t seen = 0;
+    unsigned got = 0, bad = 0;
+    size_t flen = 0;
+    unsigned left = 0; /* buffers still to come of the current frame */
+    while (got < STRESS_FRAMES) {
+        int waited = 0;
+        while (__atomic_load_n(&g->used[0]->idx, __ATOMIC_ACQUIRE) == seen && waited++ < 500)
+            usleep(2000);
+        if (__atomic_load_n(&g->used[0]->idx, __ATOMIC_ACQUIRE) == seen)
+            break;
+        struct vring_used_elem e = g->used[0]->ring[seen++ % NUM];
+        const uint8_t *p = g->ram + BUF + e.id * (uint64_t)bsize;
+        if (!left) {
+            struct net_hdr h;
+            net_hdr_parse(p, &h);
+            left = h.num_buffers;
+            flen = 0;
+        }
+        if (flen + e.len <= sizeof(frame))
+            memcpy(frame + flen, p, e.len);
+        flen += e.len;
+        post(g, 0, (uint16_t)e.id, BUF + e.id * (uint64_t)bsize, bsize);
+        if (--left)
+            continue;
+        uint32_t want = stress_len(got);
+        bool same = flen == NET_HDR_LEN + want;
+        for (uint32_t j = 0; same && j < want; j++)
+            same = frame[NET_HDR_LEN + j] == stress_byte(got, j);
+        bad += !same;
+        got++;
+    }
+    pthread_join(t, NULL);
+    CHECK_EQ(got, (unsigned)STRESS_FRAMES);
+    CHECK_EQ(bad, 0u);
+    teardown(g);
+}
+
 /* A broken ring fails the device (NEEDS_RESET); the VMM goes on. */
 static void test_broken_ring(void)
 {
@@ -326,6 +413,7 @@ int main(void)
     RUN(test_features_and_config);
     RUN(test_stream_tx);
     RUN(test_stream_rx_mergeable);
+    RUN(test_stream_rx_stress);
     RUN(test_dgram);
     RUN(test_broken_ring);
     return TEST_EXIT();

@@ -34,7 +34,7 @@ if [ ! -c /dev/kvm ]; then
 fi
 
 . "$here/lib.sh"
-for suite in core chroot blk vsock; do
+for suite in core chroot blk vsock net; do
     . "$here/$suite.sh"
 done
 

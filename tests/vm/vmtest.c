@@ -37,6 +37,14 @@
  *     --port-map HOST:GUEST       one entry of krun_set_port_map (repeatable)
  *     --no-vsock                  krun_disable_implicit_vsock
  *     --vsock FLAGS               krun_disable_implicit_vsock, then krun_add_vsock(FLAGS)
+ *     --net-stream PATH           connect to the stream socket PATH (passt -s) and hand the fd
+ *                                 to krun_add_net_unixstream(NULL, fd, COMPAT_NET_FEATURES),
+ *                                 as crun's krun.use_passt does (repeatable, as the next two:
+ *                                 interfaces eth0, eth1, ... in order, MACs 5a:94:ef:e4:0c:1N)
+ *     --net-dgram PATH            krun_add_net_unixgram(PATH, -1, COMPAT_NET_FEATURES)
+ *     --net-tap NAME              krun_add_net_tap(NAME, every offload)
+ *     --net-dhcp                  NET_FLAG_DHCP_CLIENT on every interface
+ *     --passt-fd FD               krun_set_passt_fd (the legacy call)
  *   Without --runs, krun_start_enter ends the process with the guest's status.
  */
 #include <errno.h>
@@ -45,6 +53,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "libkrun.h"
@@ -69,6 +79,10 @@ struct opts {
     int n_port_map;
     bool no_vsock;
     int vsock_flags; /* -1: none */
+    const char *net_kind[8], *net_arg[8];
+    int n_nets;
+    bool net_dhcp;
+    int passt_fd; /* -1: none */
     char **prog;
 };
 
@@ -98,6 +112,17 @@ static void *shutdown_thread(void *p)
     if (write(a->fd, &one, sizeof(one)) != sizeof(one))
         perror("vmtest: write shutdown eventfd");
     return NULL;
+}
+
+/* A connected stream socket to path, or the process ends. */
+static int connect_unix(const char *path)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+        die(path, -errno);
+    return fd;
 }
 
 static int configure(const struct opts *o, int run)
@@ -169,6 +194,22 @@ static int configure(const struct opts *o, int run)
         map[o->n_port_map] = NULL;
         TRY(krun_set_port_map((uint32_t)ctx, map));
     }
+    for (int i = 0; i < o->n_nets; i++) {
+        uint8_t mac[6] = {0x5a, 0x94, 0xef, 0xe4, 0x0c, (uint8_t)(0x10 + i)};
+        uint32_t flags = o->net_dhcp ? NET_FLAG_DHCP_CLIENT : 0;
+        if (strcmp(o->net_kind[i], "stream") == 0)
+            TRY(krun_add_net_unixstream((uint32_t)ctx, NULL, connect_unix(o->net_arg[i]), mac,
+                                        COMPAT_NET_FEATURES, flags));
+        else if (strcmp(o->net_kind[i], "dgram") == 0)
+            TRY(krun_add_net_unixgram((uint32_t)ctx, o->net_arg[i], -1, mac, COMPAT_NET_FEATURES,
+                                      flags));
+        else
+            TRY(krun_add_net_tap(
+                (uint32_t)ctx, (char *)o->net_arg[i], mac,
+                COMPAT_NET_FEATURES | NET_FEATURE_GUEST_TSO6 | NET_FEATURE_HOST_TSO6, flags));
+    }
+    if (o->passt_fd >= 0)
+        TRY(krun_set_passt_fd((uint32_t)ctx, o->passt_fd));
     if (o->split)
         TRY(krun_split_irqchip((uint32_t)ctx, true));
     if (o->serial)
@@ -212,8 +253,13 @@ static int configure(const struct opts *o, int run)
 
 int main(int argc, char **argv)
 {
-    struct opts o = {
-        .cpus = 1, .mem = 128, .log_level = -1, .uid = -1, .gid = -1, .vsock_flags = -1};
+    struct opts o = {.cpus = 1,
+                     .mem = 128,
+                     .log_level = -1,
+                     .uid = -1,
+                     .gid = -1,
+                     .vsock_flags = -1,
+                     .passt_fd = -1};
     int i = 1;
     for (; i < argc; i++) {
         const char *a = argv[i];
@@ -252,6 +298,10 @@ int main(int argc, char **argv)
         }
         if (strcmp(a, "--no-vsock") == 0) {
             o.no_vsock = true;
+            continue;
+        }
+        if (strcmp(a, "--net-dhcp") == 0) {
+            o.net_dhcp = true;
             continue;
         }
         if (!v) {
@@ -303,6 +353,13 @@ int main(int argc, char **argv)
             o.port_map[o.n_port_map++] = v;
         else if (strcmp(a, "--vsock") == 0)
             o.vsock_flags = atoi(v);
+        else if (strncmp(a, "--net-", 6) == 0 && o.n_nets < 8 &&
+                 (strcmp(a + 6, "stream") == 0 || strcmp(a + 6, "dgram") == 0 ||
+                  strcmp(a + 6, "tap") == 0)) {
+            o.net_kind[o.n_nets] = a + 6;
+            o.net_arg[o.n_nets++] = v;
+        } else if (strcmp(a, "--passt-fd") == 0)
+            o.passt_fd = atoi(v);
         else {
             fprintf(stderr, "vmtest: unknown option %s\n", a);
             return 2;
