@@ -3,6 +3,7 @@
 /* The kernel command line, the workload file, and the cpio writer. */
 #include <errno.h>
 
+#include "libkrun.h"
 #include "vm/config.h"
 #include "loader/cpio.h"
 #include "test.h"
@@ -93,7 +94,11 @@ static void test_tsi_words(void)
         vm_config_init(&cfg);
         cfg.vsock.mode = cases[i].mode;
         cfg.vsock.tsi_features = cases[i].tsi;
-        cfg.n_nets = cases[i].n_nets;
+        struct net_config net = {.fd = -1};
+        if (cases[i].n_nets) {
+            cfg.nets = &net;
+            cfg.n_nets = 1;
+        }
         struct strvec dev = devices();
         struct strbuf out = {0};
         char err[256] = "";
@@ -102,7 +107,51 @@ static void test_tsi_words(void)
         CHECK(out.len >= n && strcmp(out.s + out.len - n, cases[i].tail) == 0);
         sb_free(&out);
         strvec_clear(&dev);
+        cfg.nets = NULL;
         cfg.n_nets = 0;
+        vm_config_free(&cfg);
+    }
+}
+
+/* KRUN_DHCP after the TSI words: "1" for eth0 alone (upstream's value), else the interfaces. */
+static void test_dhcp_word(void)
+{
+    static const struct {
+        uint32_t flags[3];
+        bool legacy;
+        const char *tail;
+    } cases[] = {
+        {{0, 0, 0}, false, ":5"},
+        {{NET_FLAG_DHCP_CLIENT, 0, 0}, false, ":5 KRUN_DHCP=1"},
+        {{0, NET_FLAG_DHCP_CLIENT, 0}, false, ":5 KRUN_DHCP=eth1"},
+        {{NET_FLAG_DHCP_CLIENT, 0, NET_FLAG_DHCP_CLIENT}, false, ":5 KRUN_DHCP=eth0,eth2"},
+        {{0, 0, NET_FLAG_DHCP_CLIENT}, true, ":5 KRUN_DHCP=eth2"}, /* the legacy one is last */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct vm_config cfg;
+        vm_config_init(&cfg);
+        struct net_config nets[3];
+        for (int j = 0; j < 3; j++)
+            nets[j] = (struct net_config){.fd = -1, .flags = cases[i].flags[j]};
+        cfg.nets = nets;
+        cfg.n_nets = cases[i].legacy ? 2 : 3;
+        if (cases[i].legacy) {
+            cfg.legacy_net_api = true;
+            cfg.legacy_net = nets[2];
+        }
+        struct strvec dev = devices();
+        struct strbuf out = {0};
+        char err[256] = "";
+        CHECK_EQ(cmdline_build(&cfg, true, &dev, &out, err, sizeof(err)), 0);
+        size_t n = strlen(cases[i].tail);
+        CHECK(out.len >= n && strcmp(out.s + out.len - n, cases[i].tail) == 0);
+        if (!(out.len >= n && strcmp(out.s + out.len - n, cases[i].tail) == 0))
+            fprintf(stderr, "  got: %s\n", out.s);
+        sb_free(&out);
+        strvec_clear(&dev);
+        cfg.nets = NULL;
+        cfg.n_nets = 0;
+        cfg.legacy_net = (struct net_config){0};
         vm_config_free(&cfg);
     }
 }
@@ -214,6 +263,7 @@ int main(void)
     RUN(test_console_replaced);
     RUN(test_workload_on_cmdline);
     RUN(test_tsi_words);
+    RUN(test_dhcp_word);
     RUN(test_cmdline_limits);
     RUN(test_workload_file);
     RUN(test_cpio);
