@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "synth_kernel.h"
+#include "virtio/net/frame.h"
 
 static const char *dir;
 
@@ -534,6 +535,108 @@ static void init_dhcp_seeds(void)
     put("dhcp-ifnames", list, sizeof(list) - 1);
 }
 
+/*
+ * fuzz_net_frame.c: a mode byte, a virtio-net header, a le16 frame length
+ * and the frame, then k, k chunk sizes and a stream of length-prefixed
+ * frames.
+ */
+static uint8_t nbuf[2048];
+static size_t nlen;
+
+static void n_bytes(const void *p, size_t n)
+{
+    memcpy(nbuf + nlen, p, n);
+    nlen += n;
+}
+
+static void n_be32(uint32_t v)
+{
+    uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+    n_bytes(b, 4);
+}
+
+/* The mode, a header, then an Ethernet + IPv4 + UDP or TCP frame seeded as Linux does. */
+static void n_start(uint8_t mode, uint8_t flags, uint8_t gso_type, bool tcp, size_t payload)
+{
+    size_t l4 = tcp ? 20 : 8, ulen = l4 + payload, flen = 14 + 20 + ulen;
+    uint16_t off = tcp ? 16 : 6;
+    uint8_t hdr[13] = {mode, flags, gso_type, 54, 0, 0xa8, 0x05, 34, 0, (uint8_t)off, 0, 0, 0};
+    nlen = 0;
+    n_bytes(hdr, sizeof(hdr));
+    nbuf[nlen++] = (uint8_t)flen;
+    nbuf[nlen++] = (uint8_t)(flen >> 8);
+    uint8_t *f = nbuf + nlen, *ip = f + 14, *l = ip + 20;
+    memset(f, 0, flen);
+    memcpy(f, "\x5a\x94\xef\xe4\x0c\xdd\x52\x54\x00\x12\x34\x56\x08\x00", 14);
+    ip[0] = 0x45;
+    ip[2] = (uint8_t)((20 + ulen) >> 8);
+    ip[3] = (uint8_t)(20 + ulen);
+    ip[8] = 64;
+    ip[9] = tcp ? 6 : 17;
+    memcpy(ip + 12, "\x0a\x00\x02\x0f\x0a\x00\x02\x02", 8);
+    uint16_t c = (uint16_t)~d_csum(ip, 20, 0);
+    ip[10] = (uint8_t)(c >> 8);
+    ip[11] = (uint8_t)c;
+    l[1] = 80;
+    l[3] = 53;
+    if (tcp)
+        l[12] = 0x50;
+    else
+        l[4] = (uint8_t)(ulen >> 8), l[5] = (uint8_t)ulen;
+    for (size_t i = 0; i < payload; i++)
+        l[l4 + i] = (uint8_t)(i * 13 + 1);
+    /* The pseudo-header's sum, not complemented, where the checksum goes. */
+    c = d_csum(ip + 12, 8, ip[9] + (uint32_t)ulen);
+    l[off] = (uint8_t)(c >> 8);
+    l[off + 1] = (uint8_t)c;
+    nlen += flen;
+}
+
+/* A stream frame of len bytes, each its index. */
+static void n_stream_frame(uint32_t len)
+{
+    n_be32(len);
+    for (uint32_t i = 0; i < len; i++)
+        nbuf[nlen++] = (uint8_t)i;
+}
+
+static void net_frame_seeds(void)
+{
+    /* UDP to finish; chunks of 1, 7 and the rest; good, empty, short and good frames, a cut prefix.
+     */
+    n_start(0, 1, 0, false, 33);
+    n_bytes("\x03\x01\x07\x00", 4);
+    n_stream_frame(60);
+    n_be32(0);
+    n_stream_frame(5);
+    n_stream_frame(14);
+    n_bytes("\x00\x00", 2);
+    put("net-udp", nbuf, nlen);
+
+    /* TCP to finish, the stream in one piece: a frame, then a far too long one, cut. */
+    n_start(0, 1, 0x80, true, 100);
+    nbuf[nlen++] = 0;
+    n_stream_frame(1514);
+    n_be32(70000);
+    n_bytes("abcdefgh", 8);
+    put("net-tcp", nbuf, nlen);
+
+    /* A segmentation offload (refused), fed while ready; chunks of 3 bytes. */
+    n_start(8, 1, 1, true, 200);
+    n_bytes("\x01\x03", 2);
+    n_stream_frame(20);
+    n_stream_frame(NET_FRAME_MIN);
+    n_stream_frame(NET_FRAME_MIN - 1);
+    put("net-gso", nbuf, nlen);
+
+    /* No checksum asked for; a frame of the largest length, cut short. */
+    n_start(0, 0, 0, false, 0);
+    nbuf[nlen++] = 0;
+    n_be32(NET_FRAME_MAX);
+    n_bytes("ab", 2);
+    put("net-plain", nbuf, nlen);
+}
+
 /* Sessions of fuzz_fuse_mt.c (see its layout): records of tag, le16 length, request. */
 static uint8_t fbuf[4096], fall[8192];
 static size_t flen, fall_len;
@@ -685,6 +788,8 @@ int main(int argc, char **argv)
         init_rlimit_seeds();
     else if (strcmp(argv[1], "init_dhcp") == 0)
         init_dhcp_seeds();
+    else if (strcmp(argv[1], "net_frame") == 0)
+        net_frame_seeds();
     else if (strcmp(argv[1], "fuse_mt") == 0)
         fuse_mt_seeds();
     return 0;

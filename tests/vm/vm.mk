@@ -30,3 +30,10 @@ VMTEST_BINS += $(B)/guest-fsops
 $(B)/guest-net: tests/vm/guest-net.c
 	musl-gcc -static -O2 -Wall -Wextra -Werror $< -o $@
 VMTEST_BINS += $(B)/guest-net
+
+# The host side of a guest's virtio-net interface: answers ARP and ping
+# (tests/unit/test_net_peer.c tests its workings without a VM).
+$(B)/net-peer: tests/vm/net-peer.c tests/vm/net_peer_lib.c tests/vm/net_peer_lib.h
+	musl-gcc -static -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror tests/vm/net-peer.c \
+		tests/vm/net_peer_lib.c -o $@
+VMTEST_BINS += $(B)/net-peer
