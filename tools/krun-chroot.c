@@ -5,16 +5,22 @@
  * libkrun VM, and exits with the command's status. Uses only the public
  * libkrun API. See docs/krun-chroot.1.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <libkrun.h>
 #include <limits.h>
+#include <net/if.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Exit statuses of krun-chroot itself, as for container runtimes. */
@@ -22,6 +28,15 @@
 #define EXIT_NOT_FOUND 127 /* the command does not exist in ROOT */
 
 #define MAX_ITEMS 256
+
+/* eth0's MAC unless --mac says otherwise: upstream libkrun's default (locally administered). */
+static const uint8_t default_mac[6] = {0x5a, 0x94, 0xef, 0xe4, 0x0c, 0xee};
+
+/* A tap takes every offload; passt gets what upstream's krun_set_passt_fd offers. */
+#define TAP_FEATURES                                                                               \
+    ((uint32_t)(COMPAT_NET_FEATURES | NET_FEATURE_GUEST_TSO6 | NET_FEATURE_HOST_TSO6))
+
+enum net_mode { NET_TSI, NET_NONE, NET_PASST, NET_TAP };
 
 struct options {
     int cpus;
@@ -38,7 +53,14 @@ struct options {
     int log_level;
     const char *ports[MAX_ITEMS + 1];
     int n_ports;
-    bool no_net;
+    enum net_mode net;
+    const char *net_arg; /* --net's value as given, for messages */
+    char *tap_name;      /* with NET_TAP: inside argv */
+    bool dhcp;
+    bool mac_given;
+    uint8_t mac[6];
+    const char *passt_opts[MAX_ITEMS];
+    int n_passt_opts;
 };
 
 static const char usage_text[] =
@@ -60,10 +82,21 @@ static const char usage_text[] =
     "      --root-disk IMAGE[:FSTYPE]\n"
     "                            boot from a raw disk image with a filesystem\n"
     "                            (vda) instead of ROOT; FSTYPE defaults to auto\n"
-    "      --net tsi|none        tsi (default): the command's sockets reach the host's\n"
-    "                            network through the VMM; none: no network at all\n"
+    "      --net tsi|none|passt|tap:NAME\n"
+    "                            tsi (default): the command's sockets reach the host's\n"
+    "                            network through the VMM; none: no network at all;\n"
+    "                            passt: an eth0 configured by DHCP, through a passt\n"
+    "                            process that krun-chroot starts (passt must be in\n"
+    "                            PATH); tap:NAME: an eth0 on the host's tap device NAME\n"
     "  -p, --port HOST:GUEST     with tsi: a listener on GUEST port in the VM is\n"
     "                            host port HOST (repeatable)\n"
+    "      --passt-opt OPT       with passt: pass OPT to passt (repeatable), e.g.\n"
+    "                            --passt-opt=-t --passt-opt=8080:80 forwards host\n"
+    "                            TCP port 8080 to port 80 in the VM\n"
+    "      --dhcp                the guest configures eth0 by DHCP (implied by passt;\n"
+    "                            with a tap the address is otherwise left to you)\n"
+    "      --mac XX:XX:XX:XX:XX:XX\n"
+    "                            eth0's MAC address (default 5a:94:ef:e4:0c:ee)\n"
     "      --log-level N         libkrun log level 0-5 (default 1: errors)\n"
     "  -h, --help                show this help\n"
     "\n"
@@ -115,6 +148,192 @@ static int split_colon(char *s, char *fields[3])
         }
     }
     return n;
+}
+
+/* --net MODE: tsi, none, passt or tap:NAME (a name Linux would take for an interface). */
+static void parse_net(struct options *o, char *arg)
+{
+    o->net_arg = arg;
+    if (strcmp(arg, "tsi") == 0) {
+        o->net = NET_TSI;
+    } else if (strcmp(arg, "none") == 0) {
+        o->net = NET_NONE;
+    } else if (strcmp(arg, "passt") == 0) {
+        o->net = NET_PASST;
+    } else if (strncmp(arg, "tap:", 4) == 0) {
+        char *name = arg + 4;
+        if (!*name)
+            usage_error("--net tap:NAME needs the name of a tap device, got '%s'", arg);
+        if (strlen(name) >= IFNAMSIZ)
+            usage_error("--net %s: the tap name '%s' is longer than %d bytes", arg, name,
+                        IFNAMSIZ - 1);
+        if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || strpbrk(name, "/: \t\n\v\f\r"))
+            usage_error("--net %s: '%s' is not a valid interface name", arg, name);
+        o->net = NET_TAP;
+        o->tap_name = name;
+    } else {
+        usage_error("--net takes tsi, none, passt or tap:NAME, got '%s'", arg);
+    }
+}
+
+static int hex_digit(char c)
+{
+    return isdigit((unsigned char)c) ? c - '0' : tolower((unsigned char)c) - 'a' + 10;
+}
+
+/* --mac XX:XX:XX:XX:XX:XX, hexadecimal, for a unicast interface address. */
+static void parse_mac(const char *s, uint8_t mac[6])
+{
+    for (int i = 0; i < 6; i++) {
+        const char *p = s + 3 * i;
+        /* Each test stops at the string's end: nothing past it is read. */
+        if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]) ||
+            p[2] != (i == 5 ? '\0' : ':'))
+            usage_error("--mac takes six hexadecimal bytes as XX:XX:XX:XX:XX:XX, got '%s'", s);
+        mac[i] = (uint8_t)(hex_digit(p[0]) << 4 | hex_digit(p[1]));
+    }
+    if (mac[0] & 1)
+        usage_error("--mac %s is a multicast address (the first byte must be even)", s);
+    if (!(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
+        usage_error("--mac %s: the all-zero address cannot be an interface's", s);
+}
+
+/* The network options that only go with some --net modes. */
+static void check_net_options(const struct options *o)
+{
+    bool virtio_net = o->net == NET_PASST || o->net == NET_TAP;
+    if (o->n_ports && o->net == NET_PASST)
+        usage_error("%s", "--port needs --net tsi; with --net passt, forward ports with "
+                          "passt's own option, e.g. --passt-opt=-t --passt-opt=8080:80");
+    if (o->n_ports && o->net != NET_TSI)
+        usage_error("--port needs --net tsi, got --net %s", o->net_arg);
+    if (o->n_passt_opts && o->net != NET_PASST)
+        usage_error("--passt-opt needs --net passt, got --net %s",
+                    o->net_arg ? o->net_arg : "tsi (the default)");
+    if (o->dhcp && !virtio_net)
+        usage_error("--dhcp needs --net passt or --net tap:NAME, got --net %s",
+                    o->net_arg ? o->net_arg : "tsi (the default)");
+    if (o->mac_given && !virtio_net)
+        usage_error("--mac needs --net passt or --net tap:NAME, got --net %s",
+                    o->net_arg ? o->net_arg : "tsi (the default)");
+}
+
+/* The executable NAME in $PATH (as execvp would find it), or NULL. The result is malloc'ed. */
+static char *find_in_path(const char *name)
+{
+    const char *path = getenv("PATH");
+    if (!path)
+        path = "/bin:/usr/bin"; /* execvp's default */
+    for (const char *dir = path;; dir++) {
+        size_t len = strcspn(dir, ":");
+        char p[PATH_MAX];
+        struct stat st;
+        /* An empty entry is the current directory. */
+        int n = len ? snprintf(p, sizeof(p), "%.*s/%s", (int)len, dir, name)
+                    : snprintf(p, sizeof(p), "%s", name);
+        if (n > 0 && (size_t)n < sizeof(p) && stat(p, &st) == 0 && S_ISREG(st.st_mode) &&
+            access(p, X_OK) == 0)
+            return strdup(p);
+        dir += len;
+        if (!*dir)
+            return NULL;
+    }
+}
+
+/*
+ * passt changes to user nobody when started as root outside a user namespace,
+ * with a warning on every start: ask for it, unless --passt-opt names a user.
+ */
+static bool passt_as_nobody(const struct options *o)
+{
+    if (geteuid() != 0)
+        return false;
+    for (int i = 0; i < o->n_passt_opts; i++)
+        if (strncmp(o->passt_opts[i], "--runas", 7) == 0)
+            return false;
+    FILE *f = fopen("/proc/self/uid_map", "re");
+    if (!f)
+        return false;
+    unsigned long inside, outside, count;
+    bool init_ns = fscanf(f, "%lu %lu %lu", &inside, &outside, &count) == 3 && inside == 0 &&
+                   outside == 0 && count == 4294967295UL;
+    fclose(f);
+    return init_ns;
+}
+
+/*
+ * Start passt (the executable exe) in the foreground on fd, our socketpair's
+ * other end, which it takes over. passt ends when that connection closes
+ * (--fd implies --one-off), so with us; PR_SET_PDEATHSIG is a second line,
+ * though a change of user (to nobody, as root) clears it. Returns its pid;
+ * exits if it cannot be executed.
+ */
+static pid_t spawn_passt(const char *exe, int fd, const struct options *o)
+{
+    char fd_arg[16];
+    snprintf(fd_arg, sizeof(fd_arg), "%d", fd);
+    const char *argv[MAX_ITEMS + 16];
+    int n = 0;
+    argv[n++] = "passt";
+    argv[n++] = "--foreground"; /* our child: no fork to the background, no pid file */
+    argv[n++] = "--quiet";      /* warnings and errors only */
+    argv[n++] = "--stderr";     /* even from a terminal, where passt logs to syslog only */
+    if (passt_as_nobody(o)) {
+        argv[n++] = "--runas";
+        argv[n++] = "nobody";
+    }
+    argv[n++] = "--fd";
+    argv[n++] = fd_arg;
+    for (int i = 0; i < o->n_passt_opts; i++)
+        argv[n++] = o->passt_opts[i];
+    argv[n] = NULL;
+
+    /* A failed exec sends its errno through this pipe; a successful one closes it. */
+    int status_pipe[2];
+    if (pipe2(status_pipe, O_CLOEXEC) < 0) {
+        fprintf(stderr, "krun-chroot: --net passt: pipe: %s\n", strerror(errno));
+        exit(EXIT_USAGE);
+    }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "krun-chroot: --net passt: fork: %s\n", strerror(errno));
+        exit(EXIT_USAGE);
+    }
+    if (pid == 0) {
+        /* Only async-signal-safe calls from here on. */
+        close(status_pipe[0]);
+        /* Out of the terminal's foreground group: Ctrl-C is for the command, not for passt. */
+        setpgid(0, 0);
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(1); /* krun-chroot is gone already */
+        int null = open("/dev/null", O_RDONLY);
+        if (null >= 0 && null != STDIN_FILENO)
+            dup2(null, STDIN_FILENO);
+        dup2(STDERR_FILENO, STDOUT_FILENO); /* stdout is the command's */
+        fcntl(fd, F_SETFD, 0);              /* the one descriptor passt inherits */
+        execv(exe, (char *const *)argv);
+        int err = errno;
+        ssize_t w = write(status_pipe[1], &err, sizeof(err));
+        (void)w;
+        _exit(127);
+    }
+    close(status_pipe[1]);
+    int err;
+    ssize_t r;
+    do
+        r = read(status_pipe[0], &err, sizeof(err));
+    while (r < 0 && errno == EINTR);
+    close(status_pipe[0]);
+    if (r == (ssize_t)sizeof(err)) {
+        waitpid(pid, NULL, 0);
+        fprintf(stderr, "krun-chroot: --net passt: cannot execute passt (%s): %s\n", exe,
+                strerror(err));
+        exit(EXIT_USAGE);
+    }
+    close(fd);
+    return pid;
 }
 
 /*
@@ -183,7 +402,8 @@ static void check(int ret, const char *what, const char *arg)
 int main(int argc, char **argv)
 {
     struct options o = {.cpus = 1, .mem = 512, .log_level = -1};
-    enum { OPT_RO = 1000, OPT_ROOT_DISK, OPT_LOG_LEVEL, OPT_NET };
+    memcpy(o.mac, default_mac, sizeof(o.mac));
+    enum { OPT_RO = 1000, OPT_ROOT_DISK, OPT_LOG_LEVEL, OPT_NET, OPT_PASST_OPT, OPT_DHCP, OPT_MAC };
     static const struct option longopts[] = {
         {"cpus", required_argument, NULL, 'c'},
         {"mem", required_argument, NULL, 'm'},
@@ -196,6 +416,9 @@ int main(int argc, char **argv)
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"net", required_argument, NULL, OPT_NET},
         {"port", required_argument, NULL, 'p'},
+        {"passt-opt", required_argument, NULL, OPT_PASST_OPT},
+        {"dhcp", no_argument, NULL, OPT_DHCP},
+        {"mac", required_argument, NULL, OPT_MAC},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -233,15 +456,20 @@ int main(int argc, char **argv)
             o.log_level = parse_int("--log-level", optarg, 0, 5);
             break;
         case OPT_NET:
-            if (strcmp(optarg, "none") == 0)
-                o.no_net = true;
-            else if (strcmp(optarg, "tsi") == 0)
-                o.no_net = false;
-            else
-                usage_error("--net takes tsi or none, got '%s'", optarg);
+            parse_net(&o, optarg);
             break;
         case 'p':
             add_item(o.ports, &o.n_ports, optarg, "--port");
+            break;
+        case OPT_PASST_OPT:
+            add_item(o.passt_opts, &o.n_passt_opts, optarg, "--passt-opt");
+            break;
+        case OPT_DHCP:
+            o.dhcp = true;
+            break;
+        case OPT_MAC:
+            parse_mac(optarg, o.mac);
+            o.mac_given = true;
             break;
         case 'h':
             fputs(usage_text, stdout);
@@ -251,6 +479,7 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
+    check_net_options(&o);
     const char *root = NULL;
     if (!o.root_disk) {
         if (optind >= argc)
@@ -324,14 +553,49 @@ int main(int argc, char **argv)
         free(spec);
     }
 
-    if (o.no_net && o.n_ports)
-        usage_error("%s", "--port needs --net tsi");
-    if (o.no_net)
+    /* passt: our end of the socket pair is eth0's backend; passt gets the other at the start. */
+    char *passt = NULL;
+    int passt_fd = -1;
+    switch (o.net) {
+    case NET_TSI:
+        if (o.n_ports) {
+            o.ports[o.n_ports] = NULL;
+            check(krun_set_port_map((uint32_t)ctx, o.ports), "--port",
+                  "(HOST:GUEST, each port 0-65535 and used once)");
+        }
+        break;
+    case NET_NONE:
         check(krun_disable_implicit_vsock((uint32_t)ctx), "--net none", NULL);
-    if (o.n_ports) {
-        o.ports[o.n_ports] = NULL;
-        check(krun_set_port_map((uint32_t)ctx, o.ports), "--port",
-              "(HOST:GUEST, each port 0-65535 and used once)");
+        break;
+    case NET_PASST: {
+        passt = find_in_path("passt");
+        if (!passt) {
+            const char *path = getenv("PATH");
+            fprintf(stderr,
+                    "krun-chroot: --net passt: passt is not in PATH (%s); install it (Debian, "
+                    "Ubuntu: apt install passt)\n",
+                    path ? path : "unset");
+            return EXIT_USAGE;
+        }
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+            check(-errno, "--net passt: socketpair", NULL);
+        /* passt's end must not be one of the standard streams the child redirects. */
+        passt_fd = sv[1] > STDERR_FILENO ? sv[1] : fcntl(sv[1], F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+        if (passt_fd < 0)
+            check(-errno, "--net passt: fcntl", NULL);
+        if (passt_fd != sv[1])
+            close(sv[1]);
+        check(krun_add_net_unixstream((uint32_t)ctx, NULL, sv[0], o.mac, COMPAT_NET_FEATURES,
+                                      NET_FLAG_DHCP_CLIENT),
+              "--net", o.net_arg);
+        break;
+    }
+    case NET_TAP:
+        check(krun_add_net_tap((uint32_t)ctx, o.tap_name, o.mac, TAP_FEATURES,
+                               o.dhcp ? NET_FLAG_DHCP_CLIENT : 0),
+              "--net", o.net_arg);
+        break;
     }
 
     /* The command starts from our environment, plus --env. */
@@ -360,7 +624,13 @@ int main(int argc, char **argv)
 
     /* Last: every mistake in what the user passed is reported first. */
     check_kvm();
+    pid_t passt_pid = passt ? spawn_passt(passt, passt_fd, &o) : -1;
+    free(passt);
     int ret = krun_start_enter((uint32_t)ctx);
     fprintf(stderr, "krun-chroot: the VM could not start: %s\n", strerror(-ret));
+    if (passt_pid > 0) {
+        kill(passt_pid, SIGTERM);
+        waitpid(passt_pid, NULL, 0);
+    }
     return EXIT_USAGE;
 }
