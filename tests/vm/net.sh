@@ -100,23 +100,61 @@ fi
 
 if want net-unixgram && [ -x "$B/net-peer" ]; then
     # gvproxy's transport: one frame per datagram; the VMM binds its own
-    # socket and connects to the peer's. The peer answers ARP and ping.
-    "$B/net-peer" dgram "$NP/peer.sock" 10.9.0.1 2>"$NP/peer.log" &
-    npid=$!
+    # socket and connects to the peer's. Two interfaces, eth0 and eth1 in
+    # the order added, each with its MAC, each to a peer that answers ARP
+    # and ping.
+    "$B/net-peer" dgram "$NP/peer0.sock" 10.9.0.1 2>"$NP/peer0.log" &
+    npid0=$!
+    "$B/net-peer" dgram "$NP/peer1.sock" 10.9.1.1 2>"$NP/peer1.log" &
+    npid1=$!
     i=0
-    while [ ! -S "$NP/peer.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-    guarded 120 "$VMT" --root "$R" --net-dgram "$NP/peer.sock" -- /bin/sh -c \
-        'ip link set eth0 up && ip addr add 10.9.0.2/24 dev eth0 && ping -c 3 -W 10 10.9.0.1' \
-        </dev/null
-    kill $npid 2>/dev/null
-    wait $npid 2>/dev/null
-    if [ "$st" = 0 ] && grep -q '3 packets received' "$T/out"; then
+    while { [ ! -S "$NP/peer0.sock" ] || [ ! -S "$NP/peer1.sock" ]; } && [ $i -lt 100 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    guarded 120 "$VMT" --root "$R" --net-dgram "$NP/peer0.sock" --net-dgram "$NP/peer1.sock" \
+        -- /bin/sh -c 'cat /sys/class/net/eth0/address /sys/class/net/eth1/address &&
+        ip link set eth0 up && ip addr add 10.9.0.2/24 dev eth0 &&
+        ip link set eth1 up && ip addr add 10.9.1.2/24 dev eth1 &&
+        ping -c 3 -W 10 10.9.0.1 && ping -c 2 -W 10 10.9.1.1' </dev/null
+    kill $npid0 $npid1 2>/dev/null
+    wait $npid0 $npid1 2>/dev/null
+    if [ "$st" = 0 ] && grep -q '3 packets received' "$T/out" && grep -q '2 packets received' "$T/out" &&
+        grep -q '^5a:94:ef:e4:0c:10$' "$T/out" && grep -q '^5a:94:ef:e4:0c:11$' "$T/out"; then
         ok net-unixgram
     else
-        bad net-unixgram "status $st; peer: $(cat "$NP/peer.log")"
+        bad net-unixgram "status $st; peers: $(cat "$NP/peer0.log" "$NP/peer1.log")"
     fi
 elif want net-unixgram; then
     : >"$T/out"
     : >"$T/err"
     bad net-unixgram "$B/net-peer is missing (make vm-test-deps)"
+fi
+
+if want net-chroot-passt && need passt net-chroot-passt; then
+    # krun-chroot --net passt, as a user would: eth0 by DHCP, and a guest
+    # web server reached from the host through passt's -t forward.
+    hport=$(free_port 43)
+    mkdir -p "$R/www"
+    echo "HELLO-FROM-GUEST" >"$R/www/index.html"
+    "$KC" --net passt --passt-opt=-t --passt-opt="$hport:80" "$R" /bin/sh -c \
+        'ip -4 addr show eth0; echo READY; exec httpd -f -p 80 -h /www' \
+        </dev/null >"$T/out" 2>"$T/err" &
+    kpid=$!
+    wait_for "$T/out" READY 120 $kpid
+    got=""
+    i=0
+    while [ -z "$got" ] && [ $i -lt 30 ] && kill -0 $kpid 2>/dev/null; do
+        got=$(wget -q -O - "http://127.0.0.1:$hport/index.html" 2>/dev/null || true)
+        [ -n "$got" ] || sleep 1
+        i=$((i + 1))
+    done
+    kill $kpid 2>/dev/null
+    wait $kpid 2>/dev/null
+    rm -rf "$R/www"
+    if grep -q 'inet 10\.0\.2\.15/' "$T/out" && [ "$got" = HELLO-FROM-GUEST ]; then
+        ok net-chroot-passt
+    else
+        bad net-chroot-passt "got '$got' from the guest's server through passt"
+    fi
 fi
