@@ -27,32 +27,24 @@ if want net-passt && need passt net-passt && need dnsmasq net-passt; then
     # As crun's krun.use_passt: krun_add_net_unixstream(NULL, fd, COMPAT_NET_FEATURES,
     # NET_FLAG_DHCP_CLIENT). passt gives the guest the KVM host's address by
     # DHCP and maps its gateway address to the host's loopback, where an
-    # HTTP server, a dnsmasq and a guest-net listener wait. The TCP exchange
-    # is 256 KiB each way, not 16 MiB: Debian 12's passt (2023-03-09) sends
-    # stale data under a new sequence number past a few MiB, which its own
-    # packet capture shows (docs/virtio-net.md); bulk data is checked on
-    # the tap below and in test_net_mmio.
+    # HTTP server and a dnsmasq wait. No bulk transfer here: Debian 12's
+    # passt (2023-03-09) sends stale data under new sequence numbers, seen in
+    # its own packet capture after 160 KiB to 13 MiB (docs/virtio-net.md);
+    # bulk data is checked on the tap below and in test_net_mmio.
     hport=$(free_port 40)
-    tport=$(free_port 41)
     echo "HELLO-THROUGH-PASST" >"$NP/index.html"
     busybox httpd -f -p "127.0.0.1:$hport" -h "$NP" &
     hpid=$!
     dnsmasq --keep-in-foreground --port=53 --listen-address=127.0.0.1 --bind-interfaces \
         --no-resolv --no-hosts --address=/krun-test.example/192.0.2.77 2>"$NP/dnsmasq.log" &
     dpid=$!
-    "$GNET" listen inet 127.0.0.1 "$tport" 262144 >"$NP/gnet.out" 2>&1 &
-    gpid=$!
     passt -f -q -1 -s "$NP/passt.sock" -D 10.0.2.2 >"$NP/passt.log" 2>&1 &
     ppid=$!
-    wait_for "$NP/gnet.out" LISTENING 30
     i=0
     while [ ! -S "$NP/passt.sock" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
     guarded 300 "$VMT" --root "$R" --net-stream "$NP/passt.sock" --net-dhcp -- /bin/sh -c \
         "$SHOW_NET; nslookup krun-test.example 2>&1; wget -q -O - http://10.0.2.2:$hport/index.html;
-         echo tsi=\$(grep -c tsi_hijack /proc/cmdline);
-         /bin/guest-net connect inet 10.0.2.2 $tport 262144" </dev/null
-    watch $gpid 60
-    gst=$?
+         echo tsi=\$(grep -c tsi_hijack /proc/cmdline)" </dev/null
     kill $hpid $dpid $ppid 2>/dev/null
     wait $hpid $dpid $ppid 2>/dev/null
     if [ "$st" != 0 ]; then
@@ -65,8 +57,6 @@ if want net-passt && need passt net-passt && need dnsmasq net-passt; then
         bad net-passt "the page from the host's HTTP server did not arrive"
     elif ! grep -q '^tsi=0$' "$T/out"; then
         bad net-passt "TSI is still on although the VM has a network interface"
-    elif [ "$gst" != 0 ] || ! grep -q '^ok 1 connections' "$T/out"; then
-        bad net-passt "256 KiB each way over TCP failed (host side status $gst: $(tail -n 2 "$NP/gnet.out"))"
     else
         ok net-passt
     fi

@@ -11,7 +11,7 @@ $(B)/ptyrun: tests/vm/ptyrun.c
 $(B)/test-initramfs.cpio.gz: tests/vm/mkinitramfs.sh $(B)/gen/init.krun
 	tests/vm/mkinitramfs.sh $(B)/gen/init.krun $@
 
-vm-test-deps: all $(VMTEST_BINS) $(B)/guest-fsops $(B)/guest-net $(B)/triple-fault.elf
+vm-test-deps: all $(VMTEST_BINS) $(B)/guest-fsops $(B)/guest-net $(B)/net-peer $(B)/triple-fault.elf
 .PHONY: vm-test-deps
 
 check-vm: vm-test-deps
