@@ -148,3 +148,28 @@ if want net-chroot-passt && need passt net-chroot-passt; then
         bad net-chroot-passt "got '$got' from the guest's server through passt"
     fi
 fi
+
+if want net-passt-legacy && need passt net-passt-legacy; then
+    # krun_set_passt_fd, the deprecated call (COMPAT_NET_FEATURES, no DHCP,
+    # upstream's default MAC): the guest configures eth0 itself and reaches
+    # a host server through passt.
+    hport=$(free_port 44)
+    echo "HELLO-LEGACY" >"$NP/legacy.html"
+    busybox httpd -f -p "127.0.0.1:$hport" -h "$NP" &
+    hpid=$!
+    rm -f "$NP/passt.sock"
+    passt -f -q -1 -s "$NP/passt.sock" >"$NP/passt.log" 2>&1 &
+    ppid=$!
+    i=0
+    while [ ! -S "$NP/passt.sock" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+    guarded 300 "$VMT" --root "$R" --passt "$NP/passt.sock" -- /bin/sh -c \
+        "cat /sys/class/net/eth0/address; ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 &&
+         wget -q -O - http://10.0.2.2:$hport/legacy.html" </dev/null
+    kill $hpid $ppid 2>/dev/null
+    wait $hpid $ppid 2>/dev/null
+    if [ "$st" = 0 ] && grep -q '^5a:94:ef:e4:0c:ee$' "$T/out" && grep -q HELLO-LEGACY "$T/out"; then
+        ok net-passt-legacy
+    else
+        bad net-passt-legacy "status $st; passt said: $(tail -n 2 "$NP/passt.log")"
+    fi
+fi

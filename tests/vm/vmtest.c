@@ -44,7 +44,7 @@
  *     --net-dgram PATH            krun_add_net_unixgram(PATH, -1, COMPAT_NET_FEATURES)
  *     --net-tap NAME              krun_add_net_tap(NAME, every offload)
  *     --net-dhcp                  NET_FLAG_DHCP_CLIENT on every interface
- *     --passt-fd FD               krun_set_passt_fd (the legacy call)
+ *     --passt PATH                connect to PATH, then krun_set_passt_fd (the legacy call)
  *   Without --runs, krun_start_enter ends the process with the guest's status.
  */
 #include <errno.h>
@@ -82,7 +82,7 @@ struct opts {
     const char *net_kind[8], *net_arg[8];
     int n_nets;
     bool net_dhcp;
-    int passt_fd; /* -1: none */
+    const char *passt; /* the legacy interface's socket, or NULL */
     char **prog;
 };
 
@@ -208,8 +208,8 @@ static int configure(const struct opts *o, int run)
                 (uint32_t)ctx, (char *)o->net_arg[i], mac,
                 COMPAT_NET_FEATURES | NET_FEATURE_GUEST_TSO6 | NET_FEATURE_HOST_TSO6, flags));
     }
-    if (o->passt_fd >= 0)
-        TRY(krun_set_passt_fd((uint32_t)ctx, o->passt_fd));
+    if (o->passt)
+        TRY(krun_set_passt_fd((uint32_t)ctx, connect_unix(o->passt)));
     if (o->split)
         TRY(krun_split_irqchip((uint32_t)ctx, true));
     if (o->serial)
@@ -253,13 +253,8 @@ static int configure(const struct opts *o, int run)
 
 int main(int argc, char **argv)
 {
-    struct opts o = {.cpus = 1,
-                     .mem = 128,
-                     .log_level = -1,
-                     .uid = -1,
-                     .gid = -1,
-                     .vsock_flags = -1,
-                     .passt_fd = -1};
+    struct opts o = {
+        .cpus = 1, .mem = 128, .log_level = -1, .uid = -1, .gid = -1, .vsock_flags = -1};
     int i = 1;
     for (; i < argc; i++) {
         const char *a = argv[i];
@@ -358,8 +353,8 @@ int main(int argc, char **argv)
                   strcmp(a + 6, "tap") == 0)) {
             o.net_kind[o.n_nets] = a + 6;
             o.net_arg[o.n_nets++] = v;
-        } else if (strcmp(a, "--passt-fd") == 0)
-            o.passt_fd = atoi(v);
+        } else if (strcmp(a, "--passt") == 0)
+            o.passt = v;
         else {
             fprintf(stderr, "vmtest: unknown option %s\n", a);
             return 2;
