@@ -43,13 +43,7 @@ PASST=$(command -v passt || true)
 
 # The guest root: busybox and iperf3 with its libraries.
 ROOT=$T/root
-"$here/../tests/vm/mkrootfs.sh" "$ROOT"
-mkdir -p "$ROOT/usr/bin"
-cp "$IPERF" "$ROOT/usr/bin/iperf3"
-for lib in $(ldd "$IPERF" | awk '/=> \// {print $3} /^\t\/lib/ {print $1}'); do
-    mkdir -p "$ROOT$(dirname "$lib")"
-    cp -L "$lib" "$ROOT$lib"
-done
+"$here/iperf-root.sh" "$ROOT"
 
 # The tap, in a namespace of its own so that the host's network is untouched.
 ip netns add "$ns"

@@ -42,15 +42,9 @@ QEMU=$(command -v qemu-system-x86_64 || true)
 
 # The guest root: busybox, iperf3 with its libraries, connrate.
 ROOT=$T/root
-"$here/../tests/vm/mkrootfs.sh" "$ROOT"
+"$here/iperf-root.sh" "$ROOT"
 musl-gcc -static -O2 -Wall -Wextra -Werror "$here/connrate.c" -o "$T/connrate"
 cp "$T/connrate" "$ROOT/bin/connrate"
-mkdir -p "$ROOT/usr/bin"
-cp "$IPERF" "$ROOT/usr/bin/iperf3"
-for lib in $(ldd "$IPERF" | awk '/=> \// {print $3} /^\t\/lib/ {print $1}'); do
-    mkdir -p "$ROOT$(dirname "$lib")"
-    cp -L "$lib" "$ROOT$lib"
-done
 
 # Host servers on the loopback (TSI reaches them as 127.0.0.1, slirp as 10.0.2.2).
 "$IPERF" -s -B 127.0.0.1 -p 5201 >"$T/iperf-server.log" 2>&1 &

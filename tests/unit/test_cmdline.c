@@ -73,6 +73,22 @@ static void test_workload_on_cmdline(void)
     vm_config_free(&cfg);
 }
 
+/* The command line for cfg (workload in the file) ends with tail. */
+static void check_tail(const struct vm_config *cfg, const char *tail)
+{
+    struct strvec dev = devices();
+    struct strbuf out = {0};
+    char err[256] = "";
+    CHECK_EQ(cmdline_build(cfg, true, &dev, &out, err, sizeof(err)), 0);
+    size_t n = strlen(tail);
+    bool ends = out.len >= n && strcmp(out.s + out.len - n, tail) == 0;
+    CHECK(ends);
+    if (!ends)
+        fprintf(stderr, "  got: %s\n", out.s);
+    sb_free(&out);
+    strvec_clear(&dev);
+}
+
 /* tsi_hijack / tsi_hijack_unix after the devices, as the vsock device proxies them (2.6). */
 static void test_tsi_words(void)
 {
@@ -99,14 +115,7 @@ static void test_tsi_words(void)
             cfg.nets = &net;
             cfg.n_nets = 1;
         }
-        struct strvec dev = devices();
-        struct strbuf out = {0};
-        char err[256] = "";
-        CHECK_EQ(cmdline_build(&cfg, true, &dev, &out, err, sizeof(err)), 0);
-        size_t n = strlen(cases[i].tail);
-        CHECK(out.len >= n && strcmp(out.s + out.len - n, cases[i].tail) == 0);
-        sb_free(&out);
-        strvec_clear(&dev);
+        check_tail(&cfg, cases[i].tail);
         cfg.nets = NULL;
         cfg.n_nets = 0;
         vm_config_free(&cfg);
@@ -139,16 +148,7 @@ static void test_dhcp_word(void)
             cfg.legacy_net_api = true;
             cfg.legacy_net = nets[2];
         }
-        struct strvec dev = devices();
-        struct strbuf out = {0};
-        char err[256] = "";
-        CHECK_EQ(cmdline_build(&cfg, true, &dev, &out, err, sizeof(err)), 0);
-        size_t n = strlen(cases[i].tail);
-        CHECK(out.len >= n && strcmp(out.s + out.len - n, cases[i].tail) == 0);
-        if (!(out.len >= n && strcmp(out.s + out.len - n, cases[i].tail) == 0))
-            fprintf(stderr, "  got: %s\n", out.s);
-        sb_free(&out);
-        strvec_clear(&dev);
+        check_tail(&cfg, cases[i].tail);
         cfg.nets = NULL;
         cfg.n_nets = 0;
         cfg.legacy_net = (struct net_config){0};

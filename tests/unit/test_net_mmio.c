@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* SRCS: src/virtio/net/device.c src/virtio/net/backend.c src/virtio/net/frame.c src/virtio/mmio.c src/virtio/queue.c src/util/guest_mem.c src/util/log.c src/util/log_limit.c src/util/thread.c src/util/sandbox.c */
+/* SRCS: src/virtio/net/device.c src/virtio/net/backend.c src/virtio/net/frame.c src/virtio/worker.c src/virtio/mmio.c src/virtio/queue.c src/util/guest_mem.c src/util/log.c src/util/log_limit.c src/util/thread.c src/util/sandbox.c */
 /*
  * virtio-net behind the real transport, driven as Linux's driver does,
  * against the host end of a socketpair standing in for passt (stream) or

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* SRCS: src/virtio/rng/device.c src/virtio/mmio.c src/virtio/queue.c src/util/guest_mem.c src/util/log.c src/util/log_limit.c src/util/thread.c src/util/sandbox.c */
+/* SRCS: src/virtio/rng/device.c src/virtio/worker.c src/virtio/mmio.c src/virtio/queue.c src/util/guest_mem.c src/util/log.c src/util/log_limit.c src/util/thread.c src/util/sandbox.c */
 /*
  * virtio-rng behind the real transport, driven as Linux's virtio-rng
  * driver does: buffers of any layout come back full of random bytes, at

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* SRCS: src/virtio/vsock/buf.c src/virtio/vsock/conn.c src/virtio/vsock/core.c src/virtio/vsock/credit.c src/virtio/vsock/device.c src/virtio/vsock/dgram.c src/virtio/vsock/packet.c src/virtio/vsock/ports.c src/virtio/vsock/stream.c src/virtio/vsock/tsi.c src/virtio/vsock/tsi_msg.c src/virtio/mmio.c src/virtio/queue.c src/util/guest_mem.c src/util/log.c src/util/log_limit.c src/util/thread.c src/util/sandbox.c */
+/* SRCS: src/virtio/vsock/buf.c src/virtio/vsock/conn.c src/virtio/vsock/core.c src/virtio/vsock/credit.c src/virtio/vsock/device.c src/virtio/vsock/dgram.c src/virtio/vsock/packet.c src/virtio/vsock/ports.c src/virtio/vsock/stream.c src/virtio/vsock/tsi.c src/virtio/vsock/tsi_msg.c src/virtio/worker.c src/virtio/mmio.c src/virtio/queue.c src/util/guest_mem.c src/util/log.c src/util/log_limit.c src/util/thread.c src/util/sandbox.c */
 /*
  * virtio-vsock behind the real virtio-mmio transport, driven the way a
  * guest driver does it: features and config, receive buffers posted ahead,

@@ -19,13 +19,11 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -36,6 +34,7 @@
 #include "util/log_limit.h"
 #include "virtio/device.h"
 #include "virtio/net/frame.h"
+#include "virtio/worker.h"
 
 #define NET_QUEUE_SIZE 256
 #define RXQ            0
@@ -60,10 +59,7 @@ struct net_dev {
     uint8_t mac[6];
     atomic_uint link; /* VIRTIO_NET_S_LINK_UP or 0 */
 
-    pthread_t thread;
-    bool running;
-    atomic_bool stop;
-    int wake_fd;
+    struct virtio_worker worker;
 
     /* Worker state, reset with the device. */
     bool backend_gone;
@@ -94,13 +90,6 @@ uint64_t virtio_net_offered_features(uint32_t caller, enum net_backend_kind kind
             F(VIRTIO_NET_F_HOST_TSO4) | F(VIRTIO_NET_F_HOST_TSO6) | F(VIRTIO_NET_F_HOST_UFO);
     return ((uint64_t)caller & offloads) | F(VIRTIO_NET_F_MAC) | F(VIRTIO_NET_F_STATUS) |
            F(VIRTIO_NET_F_MRG_RXBUF) | VIRTIO_FEAT_EVENT_IDX;
-}
-
-static void drain(int fd)
-{
-    uint64_t v;
-    ssize_t r = read(fd, &v, sizeof(v));
-    (void)r;
 }
 
 static void drop(struct net_dev *d, atomic_ulong *counter, const char *why)
@@ -387,10 +376,10 @@ static void *net_thread(void *arg)
         log_warn("%s: cannot set the tap's offloads: %s", d->vdev->name, strerror(-r));
     struct pollfd p[4] = {{.fd = d->vdev->kick_fds[RXQ], .events = POLLIN},
                           {.fd = d->vdev->kick_fds[TXQ], .events = POLLIN},
-                          {.fd = d->wake_fd, .events = POLLIN},
+                          {.fd = d->worker.wake_fd, .events = POLLIN},
                           {.fd = d->be.fd}};
     bool ok = true, tx_blocked = false;
-    while (!atomic_load(&d->stop)) {
+    while (!virtio_worker_stopping(&d->worker)) {
         if (ok)
             ok = tx_run(d, &tx_blocked) && rx_run(d);
         /* Read the backend only with somewhere to put a frame; write when it has room again. */
@@ -403,22 +392,9 @@ static void *net_thread(void *arg)
             break;
         for (int i = 0; i < 2; i++)
             if (p[i].revents)
-                drain(p[i].fd);
+                eventfd_drain(p[i].fd);
     }
     return NULL;
-}
-
-static void stop_thread(struct net_dev *d)
-{
-    if (!d->running)
-        return;
-    atomic_store(&d->stop, true);
-    uint64_t one = 1;
-    if (write(d->wake_fd, &one, sizeof(one)) < 0)
-        log_error("%s: cannot wake the device thread: %s", d->vdev->name, strerror(errno));
-    pthread_join(d->thread, NULL);
-    d->running = false;
-    drain(d->wake_fd);
 }
 
 /* Forget the frames in flight: the queues they belonged to are reset. */
@@ -435,17 +411,15 @@ static void clear_state(struct net_dev *d)
 static int net_activate(struct virtio_device *dev)
 {
     struct net_dev *d = dev->priv;
-    stop_thread(d);
+    virtio_worker_stop(&d->worker, dev);
     clear_state(d);
-    atomic_store(&d->stop, false);
-    int ret = virtio_device_thread(dev, &d->thread, "krun-net", SANDBOX_NET, net_thread, d);
-    d->running = ret == 0;
-    return ret;
+    return virtio_worker_start(&d->worker, dev, "krun-net", SANDBOX_NET, net_thread, d);
 }
 
 static void net_reset(struct virtio_device *dev)
 {
-    stop_thread(dev->priv);
+    struct net_dev *d = dev->priv;
+    virtio_worker_stop(&d->worker, dev);
 }
 
 static void net_read_config(struct virtio_device *dev, uint32_t offset, void *data, uint32_t len)
@@ -464,14 +438,12 @@ static void net_destroy(struct virtio_device *dev)
     struct net_dev *d = dev->priv;
     if (!d)
         return;
-    stop_thread(d);
+    virtio_worker_destroy(&d->worker, dev);
     if (atomic_load(&d->rx_dropped) || atomic_load(&d->tx_dropped))
         log_info("%s: %lu frames received, %lu sent; dropped %lu received, %lu sent", dev->name,
                  atomic_load(&d->rx_frames), atomic_load(&d->tx_frames),
                  atomic_load(&d->rx_dropped), atomic_load(&d->tx_dropped));
     net_backend_close(&d->be);
-    if (d->wake_fd >= 0)
-        close(d->wake_fd);
     log_limit_destroy(&d->drops);
     free(d->tx_buf);
     free(d->rx_frame);
@@ -493,27 +465,28 @@ int virtio_net_create(const char *name, struct net_backend *be, const uint8_t ma
 {
     struct virtio_device *dev = calloc(1, sizeof(*dev));
     struct net_dev *d = calloc(1, sizeof(*d));
+    int e = ENOMEM;
     if (d) {
-        d->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        d->worker.wake_fd = -1;
         d->tx_buf = malloc(STREAM_TX_BUF);
         d->rx_frame = malloc(FRAME_BUF);
         d->rs_buf = be->kind == NET_BACKEND_STREAM ? malloc(STREAM_RX_BUF) : NULL;
     }
-    if (!dev || !d || d->wake_fd < 0 || !d->tx_buf || !d->rx_frame ||
-        (be->kind == NET_BACKEND_STREAM && !d->rs_buf)) {
-        int e = d && d->wake_fd < 0 ? errno : ENOMEM;
-        snprintf(err, errlen, "%s: %s", name, strerror(e));
+    if (d && d->tx_buf && d->rx_frame && (be->kind != NET_BACKEND_STREAM || d->rs_buf))
+        e = -virtio_worker_init(&d->worker);
+    if (!dev || e) {
+        snprintf(err, errlen, "%s: %s", name, strerror(e ? e : ENOMEM));
         net_backend_close(be);
         if (d) {
-            if (d->wake_fd >= 0)
-                close(d->wake_fd);
+            if (d->worker.wake_fd >= 0)
+                close(d->worker.wake_fd);
             free(d->tx_buf);
             free(d->rx_frame);
             free(d->rs_buf);
         }
         free(d);
         free(dev);
-        return -e;
+        return -(e ? e : ENOMEM);
     }
     d->vdev = dev;
     d->be = *be;

@@ -9,13 +9,11 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -23,25 +21,16 @@
 
 #include "util/log.h"
 #include "virtio/device.h"
+#include "virtio/worker.h"
 
 #define RNG_QUEUE_SIZE 256
 #define RNG_MAX_SEGS   64
 
 struct rng_dev {
     struct virtio_device *vdev;
-    pthread_t thread;
-    bool running;
-    atomic_bool stop;
-    int wake_fd;
+    struct virtio_worker worker;
     struct iovec iov[RNG_MAX_SEGS];
 };
-
-static void drain(int fd)
-{
-    uint64_t v;
-    ssize_t r = read(fd, &v, sizeof(v));
-    (void)r;
-}
 
 /* Random bytes into the chain's writable segments; returns how many. */
 static uint32_t fill(const struct virtq_chain *c)
@@ -93,45 +82,29 @@ static void *rng_thread(void *arg)
 {
     struct rng_dev *d = arg;
     struct pollfd p[2] = {{.fd = d->vdev->kick_fds[0], .events = POLLIN},
-                          {.fd = d->wake_fd, .events = POLLIN}};
+                          {.fd = d->worker.wake_fd, .events = POLLIN}};
     bool ok = true;
-    while (!atomic_load(&d->stop)) {
+    while (!virtio_worker_stopping(&d->worker)) {
         if (ok)
             ok = serve(d);
         if (poll(p, 2, -1) < 0 && errno != EINTR)
             break;
         if (p[0].revents)
-            drain(p[0].fd);
+            eventfd_drain(p[0].fd);
     }
     return NULL;
-}
-
-static void stop_thread(struct rng_dev *d)
-{
-    if (!d->running)
-        return;
-    atomic_store(&d->stop, true);
-    uint64_t one = 1;
-    if (write(d->wake_fd, &one, sizeof(one)) < 0)
-        log_error("%s: cannot wake the device thread: %s", d->vdev->name, strerror(errno));
-    pthread_join(d->thread, NULL);
-    d->running = false;
-    drain(d->wake_fd);
 }
 
 static int rng_activate(struct virtio_device *dev)
 {
     struct rng_dev *d = dev->priv;
-    stop_thread(d);
-    atomic_store(&d->stop, false);
-    int ret = virtio_device_thread(dev, &d->thread, "krun-rng", SANDBOX_RNG, rng_thread, d);
-    d->running = ret == 0;
-    return ret;
+    return virtio_worker_start(&d->worker, dev, "krun-rng", SANDBOX_RNG, rng_thread, d);
 }
 
 static void rng_reset(struct virtio_device *dev)
 {
-    stop_thread(dev->priv);
+    struct rng_dev *d = dev->priv;
+    virtio_worker_stop(&d->worker, dev);
 }
 
 static void rng_destroy(struct virtio_device *dev)
@@ -139,8 +112,7 @@ static void rng_destroy(struct virtio_device *dev)
     struct rng_dev *d = dev->priv;
     if (!d)
         return;
-    stop_thread(d);
-    close(d->wake_fd);
+    virtio_worker_destroy(&d->worker, dev);
     free(d);
     dev->priv = NULL;
 }
@@ -161,10 +133,9 @@ int virtio_rng_create(struct virtio_device **out, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
-    d->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (d->wake_fd < 0) {
-        int ret = -errno;
-        snprintf(err, errlen, "eventfd: %s", strerror(errno));
+    int ret = virtio_worker_init(&d->worker);
+    if (ret) {
+        snprintf(err, errlen, "eventfd: %s", strerror(-ret));
         free(dev);
         free(d);
         return ret;

@@ -12,19 +12,18 @@
  */
 #include <endian.h>
 #include <errno.h>
-#include <pthread.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <linux/virtio_ids.h>
 
 #include "util/log.h"
 #include "virtio/device.h"
+#include "virtio/worker.h"
 #include "virtio/vsock/internal.h"
 
 #define VSOCK_QUEUE_SIZE 256
@@ -43,11 +42,9 @@ struct vsock_dev {
     struct virtio_device *vdev;
     struct vsock core;
     struct dev_fd kicks[N_QUEUES];
-    struct dev_fd wake;
-    atomic_bool stop;
+    struct dev_fd wake; /* worker.wake_fd, in the thread's epoll set */
+    struct virtio_worker worker;
     bool reset_on_stop; /* the thread closes the guest's connections as it stops */
-    bool running;
-    pthread_t thread;
     struct iovec tx_iov[VSOCK_MAX_SEGS];
     struct iovec rx_iov[VSOCK_MAX_SEGS];
     struct virtq_chain rx_stash;
@@ -126,13 +123,6 @@ static int fill_rx(struct vsock_dev *d)
     return ret;
 }
 
-static void drain_eventfd(int fd)
-{
-    uint64_t v;
-    ssize_t r = read(fd, &v, sizeof(v));
-    (void)r;
-}
-
 static void watch_device_fds(struct vsock_dev *d, bool on)
 {
     struct dev_fd *fds[N_QUEUES + 1] = {&d->kicks[RXQ], &d->kicks[TXQ], &d->kicks[EVQ], &d->wake};
@@ -148,7 +138,7 @@ static void watch_device_fds(struct vsock_dev *d, bool on)
 static void wait_for_stop(struct vsock_dev *d)
 {
     struct pollfd p = {.fd = d->wake.fd, .events = POLLIN};
-    while (!atomic_load(&d->stop))
+    while (!virtio_worker_stopping(&d->worker))
         if (poll(&p, 1, -1) < 0 && errno != EINTR)
             break;
 }
@@ -165,7 +155,7 @@ static void *vsock_thread(void *arg)
     struct virtio_device *dev = d->vdev;
     struct epoll_event evs[64];
     watch_device_fds(d, true);
-    while (!atomic_load(&d->stop) && !atomic_load(&dev->failed)) {
+    while (!virtio_worker_stopping(&d->worker) && !atomic_load(&dev->failed)) {
         int more_tx = process_tx(d);
         if (more_tx < 0 || fill_rx(d) < 0)
             break;
@@ -186,13 +176,13 @@ static void *vsock_thread(void *arg)
         for (int i = 0; i < n; i++) {
             struct vsock_ev *ev = evs[i].data.ptr;
             if (ev->kind == VSOCK_EV_DEVICE)
-                drain_eventfd(((struct dev_fd *)ev)->fd);
+                eventfd_drain(((struct dev_fd *)ev)->fd);
             else
                 vsock_core_event(&d->core, ev, evs[i].events);
         }
     }
-    log_debug("%s: thread stops (stop %d, failed %d)", dev->name, atomic_load(&d->stop),
-              atomic_load(&dev->failed));
+    log_debug("%s: thread stops (stop %d, failed %d)", dev->name,
+              virtio_worker_stopping(&d->worker), atomic_load(&dev->failed));
     wait_for_stop(d);
     watch_device_fds(d, false);
     if (d->reset_on_stop)
@@ -202,16 +192,8 @@ static void *vsock_thread(void *arg)
 
 static void stop_thread(struct vsock_dev *d, bool reset)
 {
-    if (!d->running)
-        return;
     d->reset_on_stop = reset;
-    atomic_store(&d->stop, true);
-    uint64_t one = 1;
-    if (write(d->wake.fd, &one, sizeof(one)) < 0)
-        log_error("%s: cannot wake the device thread: %s", d->vdev->name, strerror(errno));
-    pthread_join(d->thread, NULL);
-    d->running = false;
-    drain_eventfd(d->wake.fd);
+    virtio_worker_stop(&d->worker, d->vdev);
 }
 
 static int vsock_activate(struct virtio_device *dev)
@@ -221,10 +203,7 @@ static int vsock_activate(struct virtio_device *dev)
     for (unsigned i = 0; i < N_QUEUES; i++)
         d->kicks[i].fd = dev->kick_fds[i];
     d->have_stash = false;
-    atomic_store(&d->stop, false);
-    int ret = virtio_device_thread(dev, &d->thread, "krun-vsock", SANDBOX_VSOCK, vsock_thread, d);
-    d->running = ret == 0;
-    return ret;
+    return virtio_worker_start(&d->worker, dev, "krun-vsock", SANDBOX_VSOCK, vsock_thread, d);
 }
 
 static void vsock_reset(struct virtio_device *dev)
@@ -241,8 +220,7 @@ static void vsock_destroy(struct virtio_device *dev)
         return;
     stop_thread(d, false);
     vsock_core_destroy(&d->core);
-    if (d->wake.fd >= 0)
-        close(d->wake.fd);
+    virtio_worker_destroy(&d->worker, dev);
     free(d);
     dev->priv = NULL;
 }
@@ -282,10 +260,10 @@ int virtio_vsock_create(const struct vsock_dev_config *cfg, struct virtio_device
         free(d);
         return ret;
     }
-    d->wake.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (d->wake.fd < 0) {
-        ret = -errno;
-        snprintf(err, errlen, "eventfd: %s", strerror(errno));
+    ret = virtio_worker_init(&d->worker);
+    d->wake.fd = d->worker.wake_fd;
+    if (ret) {
+        snprintf(err, errlen, "eventfd: %s", strerror(-ret));
         vsock_core_destroy(&d->core);
         free(dev);
         free(d);
