@@ -103,6 +103,10 @@ struct vm_config {
     uint8_t legacy_mac[6];
     struct vsock_config vsock;
 
+    /* krun_set_gpu_options*: recorded as upstream does without a GPU device (none is attached) */
+    uint32_t gpu_virgl_flags;
+    uint64_t gpu_shm_size;
+
     /* shutdown: eventfd handed out by krun_get_shutdown_eventfd, or -1 */
     int shutdown_efd;
 };
