@@ -22,19 +22,27 @@ static struct {
     struct ctx_entry *entries;
     size_t n, cap;
     uint32_t next_id;
-    bool bundle_tried;
     bool bundle_ok;
     struct kernel_bundle bundle;
 } table = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
+/* Until it works: not fatal here, krun_set_kernel may provide the kernel instead. */
 static void load_bundle_locked(void)
 {
-    if (table.bundle_tried)
-        return;
-    table.bundle_tried = true;
-    /* Not fatal here: krun_set_kernel may provide the kernel instead. */
-    if (kernel_bundle_open(&table.bundle) == 0)
+    if (!table.bundle_ok && kernel_bundle_open(&table.bundle) == 0)
         table.bundle_ok = true;
+}
+
+/*
+ * The bundle is opened when the library is loaded, not only with the first
+ * context: crun before 1.21 creates its context inside the container, after
+ * pivot_root, where libkrunfw.so.5 cannot be found. It costs a mapping.
+ */
+__attribute__((constructor)) static void open_bundle_at_load(void)
+{
+    pthread_mutex_lock(&table.lock);
+    load_bundle_locked();
+    pthread_mutex_unlock(&table.lock);
 }
 
 const struct kernel_bundle *ctx_kernel_bundle(void)
@@ -91,8 +99,7 @@ int32_t krun_create_ctx(void)
     vm_config_init(cfg);
 
     pthread_mutex_lock(&table.lock);
-    /* As upstream: the bundle is opened with the first context, so that a
-     * caller (crun) can create a context before it enters a container. */
+    /* If it could not be opened when the library was loaded (upstream opens it here). */
     load_bundle_locked();
     int32_t ret;
     if (table.next_id > INT32_MAX) {

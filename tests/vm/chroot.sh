@@ -464,3 +464,21 @@ if want api-setuid; then
     chmod 0755 "$R/work"
     if [ "$st" = 0 ] && [ "$owner" = 65534:65534 ]; then ok api-setuid; else bad api-setuid "status $st, owner $owner"; fi
 fi
+
+if want api-bundle-after-chroot; then
+    # crun before 1.21 creates its context inside the container, where there
+    # is no libkrunfw.so.5: the library opened the bundle when it was loaded.
+    R5=$T/root-container
+    "$here/mkrootfs.sh" "$R5"
+    mkdir -p "$R5/dev" "$R5/proc"
+    mknod "$R5/dev/kvm" c 10 232
+    mknod "$R5/dev/null" c 1 3
+    mount -t proc proc "$R5/proc"
+    guarded 120 "$B/chroot-after-load" "$B/libkrun.so.1" "$R5" </dev/null
+    umount "$R5/proc"
+    if [ "$st" = 7 ] && [ ! -e "$R5/lib/libkrunfw.so.5" ]; then
+        ok api-bundle-after-chroot
+    else
+        bad api-bundle-after-chroot "status $st, expected the workload's 7"
+    fi
+fi

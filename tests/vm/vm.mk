@@ -11,7 +11,8 @@ $(B)/ptyrun: tests/vm/ptyrun.c
 $(B)/test-initramfs.cpio.gz: tests/vm/mkinitramfs.sh $(B)/gen/init.krun
 	tests/vm/mkinitramfs.sh $(B)/gen/init.krun $@
 
-vm-test-deps: all $(VMTEST_BINS) $(B)/guest-fsops $(B)/guest-net $(B)/net-peer $(B)/triple-fault.elf
+vm-test-deps: all $(VMTEST_BINS) $(B)/guest-fsops $(B)/guest-net $(B)/net-peer $(B)/chroot-after-load \
+	$(B)/triple-fault.elf
 .PHONY: vm-test-deps
 
 check-vm: vm-test-deps
@@ -37,3 +38,7 @@ $(B)/net-peer: tests/vm/net-peer.c tests/vm/net_peer_lib.c tests/vm/net_peer_lib
 	musl-gcc -static -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror tests/vm/net-peer.c \
 		tests/vm/net_peer_lib.c -o $@
 VMTEST_BINS += $(B)/net-peer
+
+# What crun before 1.21 does: load libkrun, chroot, then create the context.
+$(B)/chroot-after-load: tests/vm/chroot-after-load.c
+	$(CC) $(ALL_CFLAGS) $< -o $@ -ldl
