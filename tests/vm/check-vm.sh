@@ -5,7 +5,8 @@
 # "Known flakes"), saying so each time:
 # - L1's kernel dies under the suite (with-kvm exits 125): a new KVM host
 #   runs the gates that had not all passed yet (at most twice);
-# - a guest triple-faults in the nested KVM host: that gate runs once more.
+# - a guest triple-faults, or its kernel oopses on a stale int3, in the
+#   nested KVM host: that gate runs once more.
 # Any other failure is final. Every result is in $B/vm-results.
 set -u
 B=${B:-build}
@@ -23,7 +24,7 @@ suite() {
 # last, except that a failure not of the retried kind is never undone.
 final() {
     awk '!($3 in keep) { last[$3] = $0 }
-        $1 == "FAIL" && $4 != "nested-triple-fault" { keep[$3] = 1 }
+        $1 == "FAIL" && $4 != "nested-emulation" { keep[$3] = 1 }
         END { for (n in last) print last[n] }' "$R"
 }
 
@@ -44,10 +45,10 @@ while [ $rc = 125 ] && [ $restarts -lt 2 ] && [ -s "$R" ]; do
     suite "$skip" ""
 done
 
-retry=$(final | awk '$1 == "FAIL" && $4 == "nested-triple-fault" { print $2 }' | sort -u | tr '\n' ' ')
-others=$(final | awk '$1 == "FAIL" && $4 != "nested-triple-fault"' | wc -l)
+retry=$(final | awk '$1 == "FAIL" && $4 == "nested-emulation" { print $2 }' | sort -u | tr '\n' ' ')
+others=$(final | awk '$1 == "FAIL" && $4 != "nested-emulation"' | wc -l)
 if [ -n "$retry" ] && [ "$others" = 0 ] && [ $rc != 124 ] && [ $rc != 125 ]; then
-    echo "check-vm: a guest triple-faulted in the nested KVM host (gates: $retry); once more"
+    echo "check-vm: a guest triple-faulted or oopsed on int3 in the nested KVM host (gates: $retry); once more"
     suite "" "$retry"
 fi
 
