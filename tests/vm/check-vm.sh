@@ -3,21 +3,55 @@
 # make check-vm: run tests/vm/run-tests.sh in the KVM host, and get past the
 # two faults of the emulated test host that are not ours (testhost/README.md,
 # "Known flakes"), saying so each time:
-# - L1's kernel dies under the suite (with-kvm exits 125): a new KVM host
-#   runs the gates that had not all passed yet (at most twice);
+# - L1's kernel dies under the suite (with-kvm exits 125), or hangs (it stops
+#   answering; the watchdog then kills it): a new KVM host runs the gates
+#   that had not run to the end (at most three times);
 # - a guest triple-faults, or its kernel oopses on a stale int3, in the
 #   nested KVM host: that gate runs once more.
-# Any other failure is final. Every result is in $B/vm-results.
+# Any other failure is final. Every result is in $B/vm-results. VM_PATTERN
+# narrows the suite as run-tests.sh's argument does.
 set -u
 B=${B:-build}
 WITH_KVM=${WITH_KVM:-testhost/with-kvm}
 R=$B/vm-results
 : >"$R"
 
+# watchdog PID: while the suite (PID) runs, ask its KVM host every half
+# minute whether it still answers (a hung host's agent never replies, and
+# with-kvm waits out TERM: KILL after 30 s). L1 can hang for good when its vCPUs lose their
+# timer interrupt (testhost/README.md); after three silent minutes in a row
+# (about three minutes) its QEMU is killed, with-kvm reports the host gone (125) and the suite
+# resumes on a new one.
+watchdog() {
+    _misses=0
+    while kill -0 "$1" 2>/dev/null; do
+        sleep 30 &
+        wait $! # (a plain sleep would hold up the kill that ends the watchdog)
+        _s=$(ls -td "${WITH_KVM_STATE_DIR:-build/with-kvm}"/oneshot.* 2>/dev/null | head -n 1)
+        [ -n "$_s" ] && [ -f "$_s/port" ] && [ -f "$_s/qemu.pid" ] || continue
+        if WITH_KVM_SESSION=$(cd "$_s" && pwd) timeout -s KILL 30 $WITH_KVM -n true >/dev/null 2>&1; then
+            _misses=0
+        else
+            _misses=$((_misses + 1))
+        fi
+        if [ $_misses -ge 3 ]; then
+            echo "check-vm: the KVM host has not answered for 3 minutes (hung); stopping it"
+            kill -9 "$(cat "$_s/qemu.pid")" 2>/dev/null
+            _misses=0
+        fi
+    done
+}
+
 suite() {
     rc=0
     $WITH_KVM --timeout 3000 env B="$B" VM_RESULTS="$R" VM_SKIP="$1" VM_ONLY="$2" \
-        tests/vm/run-tests.sh || rc=$?
+        tests/vm/run-tests.sh ${VM_PATTERN:-} &
+    _spid=$!
+    watchdog $_spid &
+    _wpid=$!
+    wait $_spid || rc=$?
+    kill $_wpid 2>/dev/null
+    wait $_wpid 2>/dev/null
 }
 
 # The result of every test, one "STATUS GATE NAME [CLASS]" line each: its
@@ -37,7 +71,7 @@ done_gates() {
 
 suite "" ""
 restarts=0
-while [ $rc = 125 ] && [ $restarts -lt 2 ] && [ -s "$R" ]; do
+while [ $rc = 125 ] && [ $restarts -lt 3 ] && [ -s "$R" ]; do
     restarts=$((restarts + 1))
     skip=$(done_gates)
     echo "check-vm: the KVM host went down (with-kvm exit 125); a new one runs" \
