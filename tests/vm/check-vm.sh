@@ -6,8 +6,8 @@
 # - L1's kernel dies under the suite (with-kvm exits 125), or hangs (it stops
 #   answering; the watchdog then kills it): a new KVM host runs the gates
 #   that had not run to the end (at most three times);
-# - a guest triple-faults, or its kernel oopses on a stale int3, in the
-#   nested KVM host: that gate runs once more.
+# - a guest triple-faults, or its kernel panics (the oops on a stale int3),
+#   in the nested KVM host: that gate runs once more.
 # Any other failure is final. Every result is in $B/vm-results. VM_PATTERN
 # narrows the suite as run-tests.sh's argument does.
 set -u
@@ -82,7 +82,7 @@ done
 retry=$(final | awk '$1 == "FAIL" && $4 == "nested-emulation" { print $2 }' | sort -u | tr '\n' ' ')
 others=$(final | awk '$1 == "FAIL" && $4 != "nested-emulation"' | wc -l)
 if [ -n "$retry" ] && [ "$others" = 0 ] && [ $rc != 124 ] && [ $rc != 125 ]; then
-    echo "check-vm: a guest triple-faulted or oopsed on int3 in the nested KVM host (gates: $retry); once more"
+    echo "check-vm: a guest triple-faulted or its kernel panicked in the nested KVM host (gates: $retry); once more"
     suite "" "$retry"
 fi
 
