@@ -16,6 +16,7 @@
 #include <linux/if_tun.h>
 #include <linux/virtio_net.h>
 
+#include "util/unix_addr.h"
 #include "virtio/net/frame.h"
 
 /* Datagram sockets get room for bursts of full frames, as a NIC ring would hold. */
@@ -40,16 +41,6 @@ static int set_nonblock(int fd)
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
         return -errno;
-    return 0;
-}
-
-static int unix_addr(struct sockaddr_un *a, const char *path)
-{
-    memset(a, 0, sizeof(*a));
-    a->sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof(a->sun_path))
-        return -ENAMETOOLONG;
-    strcpy(a->sun_path, path);
     return 0;
 }
 

@@ -20,22 +20,13 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/unix_addr.h"
 #include "virtio/vsock/internal.h"
-
-static int unix_addr(const char *path, struct sockaddr_un *sun)
-{
-    memset(sun, 0, sizeof(*sun));
-    sun->sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof(sun->sun_path))
-        return -ENAMETOOLONG;
-    strcpy(sun->sun_path, path);
-    return 0;
-}
 
 static int listen_on(struct vsock *v, struct vsock_listener *l, char *err, size_t errlen)
 {
     struct sockaddr_un sun;
-    int ret = unix_addr(l->path, &sun);
+    int ret = unix_addr(&sun, l->path);
     if (ret) {
         snprintf(err, errlen, "vsock port %u: %s: path too long for a unix socket", l->port,
                  l->path);
@@ -155,7 +146,7 @@ static void try_connect(struct vsock_conn *c)
 {
     struct sockaddr_un sun;
     const char *path = port_path(c->v, c->hport);
-    if (!path || unix_addr(path, &sun) < 0) {
+    if (!path || unix_addr(&sun, path) < 0) {
         connect_failed(c, ENAMETOOLONG);
         return;
     }
