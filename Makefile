@@ -87,10 +87,13 @@ $(B)/libkrun-obj.a: $(LIB_OBJS)
 $(B)/libkrun-san.a: $(SAN_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
+# The pkg-config file for the directories of this make run (install writes
+# its own, so that `make; make install LIBDIR=...` does not keep a stale libdir).
+pc_subst = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' libkrun.pc.in
 $(B)/libkrun.pc: libkrun.pc.in
 	@mkdir -p $(B)
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
-	    -e 's|@VERSION@|$(VERSION)|' $< > $@
+	$(pc_subst) > $@
 
 # `make check` runs a fast lane first, so that a broken build or unit test
 # fails in minutes: the format and layer checks, gcc and clang builds of
@@ -99,7 +102,7 @@ $(B)/libkrun.pc: libkrun.pc.in
 # cache miss): its unit tests and valgrind on error paths, the KVM test
 # host's own tests, and real guests in it.
 .PHONY: check-fast check-format check-layers build-gcc build-clang
-check: check-fast check-unit-kernel check-with-kvm check-vm
+check: check-fast check-unit-kernel check-install check-with-kvm check-vm
 check-fast: check-format check-layers build-gcc build-clang check-unit-fast check-fuzz
 
 check-format:
@@ -109,19 +112,25 @@ check-format:
 check-layers:
 	@tests/lint/layers.sh
 
+# make install for Debian's and Fedora's library directories (needs the kernel).
+.PHONY: check-install
+check-install: $(B)/$(KRUN_SONAME) $(B)/$(KRUNFW_SONAME) $(B)/krun-chroot
+	@tests/install/check-install.sh $(B)
+
 build-gcc: $(B)/$(KRUN_SONAME) $(B)/krun-chroot $(B)/vmtest
 
 # The library again with clang, into its own directory (its warnings differ).
 build-clang:
 	$(MAKE) --no-print-directory B=$(B)/clang CC=clang $(B)/clang/$(KRUN_SONAME)
 
-install: all
+install: $(B)/$(KRUN_SONAME)
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
 	install -m 0755 $(B)/$(KRUN_SONAME) $(DESTDIR)$(LIBDIR)/libkrun.so.$(VERSION)
 	ln -sf libkrun.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(KRUN_SONAME)
 	ln -sf $(KRUN_SONAME) $(DESTDIR)$(LIBDIR)/libkrun.so
-	install -m 0644 include/libkrun.h $(DESTDIR)$(INCLUDEDIR)/libkrun.h
-	install -m 0644 $(B)/libkrun.pc $(DESTDIR)$(LIBDIR)/pkgconfig/libkrun.pc
+	install -m 0644 include/libkrun.h include/libkrun_display.h include/libkrun_input.h \
+		$(DESTDIR)$(INCLUDEDIR)/
+	$(pc_subst) > $(DESTDIR)$(LIBDIR)/pkgconfig/libkrun.pc
 
 format:
 	clang-format -i $$(find include src init tools tests bench testhost -name '*.[ch]')

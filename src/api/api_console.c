@@ -78,7 +78,7 @@ static int32_t add_port(uint32_t ctx_id, uint32_t console_id, const char *name, 
                         int out_fd, bool is_tty)
 {
     if (!name)
-        return -EINVAL;
+        name = ""; /* upstream: a port without a name */
     CTX_OR_RETURN(cfg, ctx_id);
     int32_t ret = 0;
     struct console_config *c = console_id < cfg->n_consoles ? &cfg->consoles[console_id] : NULL;
@@ -104,9 +104,9 @@ static int32_t add_port(uint32_t ctx_id, uint32_t console_id, const char *name, 
 int32_t krun_add_console_port_tty(uint32_t ctx_id, uint32_t console_id, const char *name,
                                   int tty_fd)
 {
-    if (!fd_ok(tty_fd))
-        return -EBADF;
-    if (!isatty(tty_fd))
+    if (tty_fd < 0)
+        return -EINVAL;
+    if (!isatty(tty_fd)) /* a closed fd too, as upstream */
         return -ENOTTY;
     return add_port(ctx_id, console_id, name, tty_fd, tty_fd, true);
 }

@@ -7,12 +7,11 @@
 #include "api/ctx.h"
 #include "libkrun.h"
 
+/* A block id used twice gives two disks, as upstream (the id names the disk
+ * in messages; the guest tells disks apart by their order and serial). */
 static int32_t add_disk(struct vm_config *cfg, const char *block_id, const char *path,
                         uint32_t format, bool read_only, bool direct_io, uint32_t sync_mode)
 {
-    for (size_t i = 0; i < cfg->n_disks; i++)
-        if (strcmp(cfg->disks[i].block_id, block_id) == 0)
-            return -EEXIST;
     struct disk_config *d = realloc(cfg->disks, (cfg->n_disks + 1) * sizeof(*d));
     if (!d)
         return -ENOMEM;
@@ -120,7 +119,7 @@ int32_t krun_set_root_disk_remount(uint32_t ctx_id, const char *device, const ch
     if (cfg->n_disks == 0)
         ret = -EINVAL; /* needs a disk to boot from */
     else if (vm_config_find_share(cfg, KRUN_FS_ROOT_TAG))
-        ret = -EEXIST; /* a root filesystem is already configured */
+        ret = -EINVAL; /* a root filesystem is already configured (upstream's code) */
     /* As upstream: the root becomes a virtual filesystem that serves the
      * init and the mount points it needs before switching to the disk. */
     if (ret == 0)
@@ -131,6 +130,9 @@ int32_t krun_set_root_disk_remount(uint32_t ctx_id, const char *device, const ch
         ret = vm_config_add_overlay(vm_config_find_share(cfg, KRUN_FS_ROOT_TAG), &ov);
     }
     if (ret == 0) {
+        /* "auto" asks the init to probe, as no fstype does. */
+        if (fstype && strcmp(fstype, "auto") == 0)
+            fstype = NULL;
         char *d = strdup(device);
         char *t = fstype && *fstype ? strdup(fstype) : NULL;
         char *o = options && *options ? strdup(options) : NULL;

@@ -8,10 +8,12 @@
 #include "vm/init_blob.h"
 #include "libkrun.h"
 
+/* A NULL path is a virtual filesystem (overlay entries only) for every
+ * krun_add_virtiofs*: upstream's virtiofs and virtiofs2 call virtiofs3. */
 static int32_t add_virtiofs(uint32_t ctx_id, const char *tag, const char *path, uint64_t shm_size,
-                            bool read_only, bool null_path_ok)
+                            bool read_only)
 {
-    if (!tag || !*tag || strlen(tag) > FS_TAG_MAX || (!path && !null_path_ok) || (path && !*path))
+    if (!tag || !*tag || strlen(tag) > FS_TAG_MAX || (path && !*path))
         return -EINVAL;
     CTX_OR_RETURN(cfg, ctx_id);
     int32_t ret = vm_config_add_share(cfg, tag, path, shm_size, read_only);
@@ -21,25 +23,27 @@ static int32_t add_virtiofs(uint32_t ctx_id, const char *tag, const char *path, 
 
 int32_t krun_set_root(uint32_t ctx_id, const char *root_path)
 {
-    /* Upstream gives the root a 512 MiB DAX window. */
-    return add_virtiofs(ctx_id, KRUN_FS_ROOT_TAG, root_path, 512ull << 20, false, false);
+    /* Upstream gives the root a 512 MiB DAX window. Its root needs a path. */
+    if (!root_path)
+        return -EINVAL;
+    return add_virtiofs(ctx_id, KRUN_FS_ROOT_TAG, root_path, 512ull << 20, false);
 }
 
 int32_t krun_add_virtiofs(uint32_t ctx_id, const char *c_tag, const char *c_path)
 {
-    return add_virtiofs(ctx_id, c_tag, c_path, 0, false, false);
+    return add_virtiofs(ctx_id, c_tag, c_path, 0, false);
 }
 
 int32_t krun_add_virtiofs2(uint32_t ctx_id, const char *c_tag, const char *c_path,
                            uint64_t shm_size)
 {
-    return add_virtiofs(ctx_id, c_tag, c_path, shm_size, false, false);
+    return add_virtiofs(ctx_id, c_tag, c_path, shm_size, false);
 }
 
 int32_t krun_add_virtiofs3(uint32_t ctx_id, const char *c_tag, const char *c_path,
                            uint64_t shm_size, bool read_only)
 {
-    return add_virtiofs(ctx_id, c_tag, c_path, shm_size, read_only, true);
+    return add_virtiofs(ctx_id, c_tag, c_path, shm_size, read_only);
 }
 
 int32_t krun_disable_implicit_init(uint32_t ctx_id)

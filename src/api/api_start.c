@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* krun_start_enter and its returning variant krun_start_wait. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -8,7 +9,7 @@
 #include <unistd.h>
 
 #include "api/ctx.h"
-#include "api/privileges.h"
+#include "vm/privileges.h"
 #include "libkrun.h"
 #include "util/log.h"
 #include "vm/vm.h"
@@ -37,10 +38,7 @@ static int32_t run_ctx(uint32_t ctx_id)
     int32_t ret = vm_build(cfg, cfg->kernel_path ? NULL : ctx_kernel_bundle(), &vm);
     if (ret == 0) {
         vm->start = start;
-        /* As upstream: once the VM is built (its files are open). */
-        ret = drop_privileges(cfg->set_gid, cfg->gid, cfg->set_uid, cfg->uid);
-        if (ret == 0)
-            ret = vm_run(vm);
+        ret = vm_run(vm);
         vm_destroy(vm);
     }
     vm_config_free(cfg);
@@ -48,9 +46,21 @@ static int32_t run_ctx(uint32_t ctx_id)
     return ret;
 }
 
+/* As upstream, ps and top show the VMM as "VM:$HOSTNAME" (cut to 15 bytes). */
+static void name_process(void)
+{
+    const char *host = getenv("HOSTNAME");
+    char name[64];
+    if (host)
+        snprintf(name, sizeof(name), "VM:%s", host);
+    else
+        snprintf(name, sizeof(name), "libkrun VM");
+    prctl(PR_SET_NAME, name, 0, 0, 0);
+}
+
 int32_t krun_start_enter(uint32_t ctx_id)
 {
-    prctl(PR_SET_NAME, "libkrun VM", 0, 0, 0);
+    name_process();
     int32_t ret = run_ctx(ctx_id);
     if (ret < 0)
         return ret;

@@ -44,9 +44,8 @@ int32_t krun_get_max_vcpus(void)
 {
     int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
     if (fd < 0) {
-        int err = errno;
-        log_error("cannot open /dev/kvm: %s", strerror(err));
-        return -err;
+        log_error("cannot open /dev/kvm: %s", strerror(errno));
+        return -EINVAL; /* upstream's code, whatever the cause */
     }
     int n = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
     if (n <= 0)

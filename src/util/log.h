@@ -18,8 +18,16 @@ enum log_level {
     LOG_TRACE = 5,
 };
 
-/* Configure the log; returns 0 or -EINVAL. */
+/*
+ * Configure the log; returns 0 or -EINVAL (a bad fd or style). A level
+ * above trace is trace. With use_env, RUST_LOG (as upstream's logger reads
+ * it), then KRUN_LOG_LEVEL (one digit), replace the level, and
+ * RUST_LOG_STYLE the style.
+ */
 int log_configure(int fd, unsigned level, unsigned style, bool use_env);
+
+/* The level a RUST_LOG value asks for, or -1 if it names none. */
+int log_level_from_rust_log(const char *spec);
 bool log_enabled(enum log_level level);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

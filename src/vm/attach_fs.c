@@ -72,10 +72,23 @@ static int runtime_share(struct vm *vm, const struct fs_share *s, struct fs_shar
     return 0;
 }
 
+static bool tag_seen_before(const struct vm_config *cfg, size_t i)
+{
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(cfg->shares[j].tag, cfg->shares[i].tag) == 0)
+            return true;
+    return false;
+}
+
 int vm_attach_shares(struct vm *vm)
 {
     const struct vm_config *cfg = vm->cfg;
     for (size_t i = 0; i < cfg->n_shares; i++) {
+        if (tag_seen_before(cfg, i)) {
+            log_warn("virtio-fs %s: added again; the guest sees only the first share of a tag",
+                     cfg->shares[i].tag);
+            continue;
+        }
         struct fs_share *rt;
         int ret = runtime_share(vm, &cfg->shares[i], &rt);
         if (ret)

@@ -7,7 +7,6 @@
  * down what was built and names what was at fault.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,6 +18,7 @@
 #include "vm/cmdline.h"
 #include "vm/devices.h"
 #include "vm/payload.h"
+#include "vm/privileges.h"
 #include "vm/vm.h"
 #include "vmm/irq.h"
 #include "vmm/vcpu.h"
@@ -45,18 +45,9 @@ static void restore_terminals(void *arg)
     term_restore_all(&vm->terms);
 }
 
-/* The files the devices will open exist and can be used: said before any KVM error. */
-static int check_host_files(const struct vm_config *cfg)
+/* The shared directories exist: said before any KVM error. */
+static int check_shares(const struct vm_config *cfg)
 {
-    for (size_t i = 0; i < cfg->n_disks; i++) {
-        const struct disk_config *d = &cfg->disks[i];
-        int fd = open(d->path, (d->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-        if (fd < 0) {
-            log_error("disk %s: cannot open %s: %s", d->block_id, d->path, strerror(errno));
-            return -EINVAL;
-        }
-        close(fd);
-    }
     for (size_t i = 0; i < cfg->n_shares; i++) {
         const struct fs_share *s = &cfg->shares[i];
         struct stat st;
@@ -145,16 +136,21 @@ int vm_build(const struct vm_config *cfg, const struct kernel_bundle *bundle, st
     struct payload p = {0};
     int ret = payload_choose(cfg, bundle, &p);
     if (!ret)
-        ret = check_host_files(cfg);
+        ret = check_shares(cfg);
     struct vm *vm = NULL;
     if (!ret && !(vm = vm_alloc(cfg, bundle)))
         ret = -ENOMEM;
     if (!ret)
+        ret = vm_open_disks(vm);
+    /* Upstream's order: the disk images are open, nothing else is yet. A
+     * drop that fails is its own error (-EPERM...), the VM does not run. */
+    int drop = ret ? 0 : drop_privileges(cfg->set_gid, cfg->gid, cfg->set_uid, cfg->uid);
+    if (!ret && !drop)
         ret = build(vm, &p);
     payload_free(&p);
-    if (ret) {
+    if (ret || drop) {
         vm_destroy(vm);
-        return ret == -ENOENT ? ret : -EINVAL;
+        return drop ? drop : ret == -ENOENT ? ret : -EINVAL;
     }
     *out = vm;
     return 0;

@@ -84,8 +84,6 @@ struct fs_share *vm_config_find_share(struct vm_config *cfg, const char *tag)
 int vm_config_add_share(struct vm_config *cfg, const char *tag, const char *path, uint64_t shm_size,
                         bool read_only)
 {
-    if (vm_config_find_share(cfg, tag))
-        return -EEXIST;
     struct fs_share *shares = realloc(cfg->shares, (cfg->n_shares + 1) * sizeof(*shares));
     if (!shares)
         return -ENOMEM;
@@ -115,39 +113,46 @@ static const struct fs_overlay *find_overlay(const struct fs_share *s, const cha
     return NULL;
 }
 
-/* Check that every component is non-empty and each parent is a virtual directory. */
+/*
+ * Check that each parent is a virtual directory. Upstream's answers:
+ * -ENOENT for a parent that is not there (an empty component names none),
+ * -ENOTDIR for a parent that is a file, -EINVAL for an empty leaf. "." and
+ * ".." are refused too (upstream would add entries the guest can never look
+ * up). Returns 1 when the path is already there: upstream adds a second
+ * entry that no lookup reaches, so the first one stays what the guest sees.
+ */
 static int check_overlay_path(const struct fs_share *s, const char *path)
 {
-    if (!*path || path[0] == '/')
-        return -EINVAL;
     for (const char *p = path;;) {
         const char *slash = strchr(p, '/');
         size_t n = slash ? (size_t)(slash - p) : strlen(p);
-        if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+        if ((n == 0 && !slash) || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
             return -EINVAL;
         if (!slash)
             break;
-        const struct fs_overlay *parent = find_overlay(s, path, (size_t)(slash - path));
+        const struct fs_overlay *parent = n ? find_overlay(s, path, (size_t)(slash - path)) : NULL;
         if (!parent)
             return -ENOENT;
         if (parent->kind != FS_OVERLAY_DIR)
             return -ENOTDIR;
         p = slash + 1;
     }
-    return find_overlay(s, path, strlen(path)) ? -EEXIST : 0;
+    return find_overlay(s, path, strlen(path)) ? 1 : 0;
 }
 
 int vm_config_add_overlay(struct fs_share *s, const struct fs_overlay *ov)
 {
-    int ret = check_overlay_path(s, ov->path);
+    /* Upstream takes "/etc" as "etc": the paths are inside the share anyway. */
+    const char *path = ov->path[0] == '/' ? ov->path + 1 : ov->path;
+    int ret = check_overlay_path(s, path);
     if (ret)
-        return ret;
+        return ret < 0 ? ret : 0;
     struct fs_overlay *v = realloc(s->overlays, (s->n_overlays + 1) * sizeof(*v));
     if (!v)
         return -ENOMEM;
     s->overlays = v;
     v[s->n_overlays] = *ov;
-    if (!(v[s->n_overlays].path = strdup(ov->path)))
+    if (!(v[s->n_overlays].path = strdup(path)))
         return -ENOMEM;
     s->n_overlays++;
     return 0;

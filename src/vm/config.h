@@ -120,13 +120,17 @@ static inline bool vm_config_has_net(const struct vm_config *cfg)
 void vm_config_init(struct vm_config *cfg);
 void vm_config_free(struct vm_config *cfg);
 
-/* Add a share (-EEXIST if the tag is taken). The built-in init is injected
- * into the root share if implicit_init is still set. */
+/* Add a share. A tag added twice is kept, as upstream keeps it; the guest
+ * kernel takes only the first device of a tag, so vm_attach_shares attaches
+ * only that one. vm_config_find_share finds the first. The built-in init is
+ * injected into the root share if implicit_init is still set. */
 int vm_config_add_share(struct vm_config *cfg, const char *tag, const char *path, uint64_t shm_size,
                         bool read_only);
 
-/* Add an overlay entry (its path is copied; file data is not). Returns 0,
- * -EINVAL (bad component), -ENOENT / -ENOTDIR (parent), -EEXIST, -ENOMEM. */
+/* Add an overlay entry (its path is copied without a leading '/'; file data
+ * is not copied). Returns 0, -EINVAL (empty leaf, "." or ".."), -ENOENT /
+ * -ENOTDIR (parent), -ENOMEM. A path already there keeps its first entry
+ * and returns 0, as upstream (whose lookups find the first). */
 int vm_config_add_overlay(struct fs_share *s, const struct fs_overlay *ov);
 
 /* The share with this tag, or NULL. */

@@ -17,6 +17,7 @@ void vm_destroy(struct vm *vm)
     if (!vm)
         return;
     machine_destroy(&vm->m);
+    vm_close_disks(vm);
     strvec_clear(&vm->cmdline_devices);
     sb_free(&vm->workload);
     if (vm->signal_wfd >= 0)

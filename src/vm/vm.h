@@ -44,7 +44,8 @@ struct vm {
     /* Virtio devices in attach order (which is their slot order). */
     struct virtio_device *virtio[VM_MAX_VIRTIO_DEVICES];
     unsigned n_virtio;
-    struct strvec cmdline_devices; /* "virtio_mmio.device=..." per device, while building */
+    struct strvec cmdline_devices;     /* "virtio_mmio.device=..." per device, while building */
+    struct virtio_device **open_disks; /* one per disk, opened first; NULL once attached */
 
     /* The workload file (/.krun_workload) and whether a device or the initramfs serves it. */
     struct strbuf workload;
@@ -67,6 +68,12 @@ int vm_build(const struct vm_config *cfg, const struct kernel_bundle *bundle, st
 
 /* Run until the guest stops; returns the process exit status to use. */
 int vm_run(struct vm *vm);
+
+/* Open every disk image of cfg into open_disks (the first step of building). */
+int vm_open_disks(struct vm *vm);
+
+/* Free the disks not attached (yet). */
+void vm_close_disks(struct vm *vm);
 
 /* Tear down (safe on a partially built VM). */
 void vm_destroy(struct vm *vm);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* SRCS: src/api/privileges.c src/util/log.c src/util/sandbox.c src/util/thread.c */
+/* SRCS: src/vm/privileges.c src/util/log.c src/util/sandbox.c src/util/thread.c */
 /* krun_setuid/krun_setgid's drop: groups cleared, ids changed, root not regained (needs root). */
 #include "test.h"
 
@@ -9,7 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "api/privileges.h"
+#include "vm/privileges.h"
 #include "util/thread.h"
 
 /* Run fn in a child (privileges cannot be restored); its exit status is the result. */

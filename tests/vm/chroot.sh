@@ -455,14 +455,41 @@ if want api-nested-virt; then
 fi
 
 if want api-setuid; then
-    # The VMM drops to uid/gid 65534 once the VM is built: without CAP_SETUID
-    # the files the guest creates belong to that user.
+    # As upstream, the VMM drops to uid/gid 65534 once the disk images are
+    # open and before the rest of the VM is built: the image (root's, mode
+    # 0600) is still served, /dev/kvm must be open to the user (as the kvm
+    # group makes it on a distribution), and without CAP_SETUID the files
+    # the guest creates belong to that user.
     chmod 0777 "$R/work"
-    vmr --uid 65534 --gid 65534 -- /bin/sh -c 'touch /work/made-by-guest; echo DONE'
+    printf 'opened-before-the-drop' | dd of="$T/setuid.img" bs=1M count=1 conv=sync 2>/dev/null
+    chmod 0600 "$T/setuid.img"
+    kvm_mode=$(stat -c %a /dev/kvm)
+    chmod 0666 /dev/kvm
+    vmr --uid 65534 --gid 65534 --disk "$T/setuid.img" -- \
+        /bin/sh -c 'touch /work/made-by-guest; head -c 22 /dev/vda; echo; echo DONE'
+    chmod "$kvm_mode" /dev/kvm
     owner=$(stat -c %u:%g "$R/work/made-by-guest" 2>/dev/null)
-    rm -f "$R/work/made-by-guest"
+    rm -f "$R/work/made-by-guest" "$T/setuid.img"
     chmod 0755 "$R/work"
-    if [ "$st" = 0 ] && [ "$owner" = 65534:65534 ]; then ok api-setuid; else bad api-setuid "status $st, owner $owner"; fi
+    if [ "$st" = 0 ] && [ "$owner" = 65534:65534 ] && grep -q '^opened-before-the-drop$' "$T/out"; then
+        ok api-setuid
+    else
+        bad api-setuid "status $st, owner $owner"
+    fi
+fi
+
+if want api-setuid-no-kvm-access; then
+    # Upstream's order has a consequence we keep: /dev/kvm is opened after
+    # the drop, so a user who may not open it gets a clear error, not a VM.
+    kvm_mode=$(stat -c %a /dev/kvm)
+    chmod 0600 /dev/kvm
+    vmr --uid 65534 --gid 65534 -- /bin/true
+    chmod "$kvm_mode" /dev/kvm
+    if [ "$st" != 0 ] && grep -q 'kvm' "$T/err"; then
+        ok api-setuid-no-kvm-access
+    else
+        bad api-setuid-no-kvm-access "status $st"
+    fi
 fi
 
 if want api-bundle-after-chroot; then

@@ -28,6 +28,7 @@
  *                                 add an overlay directory /overlay-dir
  *     --kernel-console ID         krun_set_kernel_console
  *     --uid N --gid N             krun_setuid / krun_setgid
+ *     --disk PATH                 krun_add_disk("disk", PATH, read-write): /dev/vda
  *     --console-default FILE      krun_add_virtio_console_default(-1, FILE, -1)
  *     --port NAME=FILE            a multiport console (krun_add_virtio_console_multiport)
  *                                 with an output port NAME written to FILE
@@ -63,7 +64,7 @@ struct opts {
     int cpus, mem;
     const char *kernel, *initrd, *cmdline, *root, *workdir, *console_output;
     bool bzimage, split, serial, no_workload, nested, no_console, own_init;
-    const char *kernel_console, *console_default, *port;
+    const char *kernel_console, *console_default, *port, *disk;
     int uid, gid;
     const char *rlimits[64];
     int n_rlimits;
@@ -153,6 +154,8 @@ static int configure(const struct opts *o, int run)
         TRY(krun_disable_implicit_console((uint32_t)ctx));
     if (o->kernel_console)
         TRY(krun_set_kernel_console((uint32_t)ctx, o->kernel_console));
+    if (o->disk)
+        TRY(krun_add_disk((uint32_t)ctx, "disk", o->disk, false));
     if (o->uid >= 0)
         TRY(krun_setuid((uint32_t)ctx, (uid_t)o->uid));
     if (o->gid >= 0)
@@ -320,6 +323,8 @@ int main(int argc, char **argv)
             o.workdir = v;
         else if (strcmp(a, "--console-output") == 0)
             o.console_output = v;
+        else if (strcmp(a, "--disk") == 0)
+            o.disk = v;
         else if (strcmp(a, "--env") == 0 && o.n_env < 256)
             o.env[o.n_env++] = v;
         else if (strcmp(a, "--kernel-console") == 0)

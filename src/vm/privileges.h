@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* krun_setgid / krun_setuid: the VMM process gives up its privileges. */
-#ifndef KRUN_API_PRIVILEGES_H
-#define KRUN_API_PRIVILEGES_H
+#ifndef KRUN_VM_PRIVILEGES_H
+#define KRUN_VM_PRIVILEGES_H
 
 #include <stdbool.h>
 #include <sys/types.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "api/privileges.h"
+#include "vm/privileges.h"
 
 #include <errno.h>
 #include <grp.h>
