@@ -105,3 +105,37 @@ echo
 awk -v kw="$k_wall" -v qw="$q_wall" -v kc="$k_cpu" -v qc="$q_cpu" -v kr="$k_rss" -v qr="$q_rss" 'BEGIN {
     printf "ratio libkrun-c / QEMU microvm: wall %.2f, CPU %.2f, max RSS %.2f\n", kw / qw, kc / qc, kr / qr
 }'
+
+# Counts that do not depend on the emulation: the system calls (all
+# threads) and the KVM ioctls from exec to the first KVM_RUN, and the guest
+# kernel's own time from its first printk to running /init (its timestamps,
+# so the VMM's speed does not enter). One traced run each.
+if ! command -v strace >/dev/null; then
+    echo "strace not installed: no system call counts"
+    exit 0
+fi
+# until_first_run TRACE: "SYSCALLS KVM_IOCTLS" before the first KVM_RUN.
+until_first_run() {
+    awk '/KVM_RUN/ {exit} /resumed>/ {next} /^[0-9]+ +[a-z_0-9]+\(/ {n++; if ($2 ~ /^ioctl\(/ && /KVM_/) k++}
+        END {print n + 0, k + 0}' "$1"
+}
+# init_time OUTPUT: seconds from the guest kernel's first timestamp to "Run /init".
+init_time() {
+    sed -n 's/^\[ *\([0-9.]*\)\] Run .* as init process.*/\1/p' "$1" | head -1
+}
+strace -f -qq -o "$T/k.trace" "$B/vmtest" --kernel "$K" --initrd "$RD" \
+    --cmdline "console=hvc0 reboot=k panic=-1 loglevel=7 printk.time=1" -- /bin/true \
+    </dev/null >"$T/k.out" 2>&1 || true
+strace -f -qq -o "$T/q.trace" "$QEMU" -M microvm,x-option-roms=off,rtc=off,pic=off,pit=on,isa-serial=on,acpi=off \
+    -enable-kvm -cpu host -m 128 -smp 1 -nodefaults -no-user-config -display none \
+    -monitor none -serial stdio -no-reboot -kernel "$K" -initrd "$RD" \
+    -append "console=ttyS0 reboot=t panic=-1 loglevel=7 printk.time=1 KRUN_INIT=/bin/true" \
+    </dev/null >"$T/q.out" 2>&1 || true
+set -- $(until_first_run "$T/k.trace") $(until_first_run "$T/q.trace")
+echo
+echo "exec -> first KVM_RUN (strace -f, one run; QEMU with a serial console for its printk):"
+echo "  libkrun-c: $1 system calls, $2 KVM ioctls; guest kernel to /init: $(init_time "$T/k.out") s"
+echo "  QEMU:      $3 system calls, $4 KVM ioctls; guest kernel to /init: $(init_time "$T/q.out") s"
+awk -v a="$1" -v b="$2" -v c="$3" -v d="$4" 'BEGIN {
+    if (c && d) printf "ratio libkrun-c / QEMU microvm: system calls %.2f, KVM ioctls %.2f\n", a / c, b / d
+}'

@@ -9,12 +9,15 @@
 # - a guest triple-faults, or its kernel panics (the oops on a stale int3),
 #   in the nested KVM host: that gate runs once more.
 # Any other failure is final. Every result is in $B/vm-results. VM_PATTERN
-# narrows the suite as run-tests.sh's argument does.
+# narrows the suite as run-tests.sh's argument does; VM_ONLY (the gates to
+# run) and VM_SKIP (gates not to run), space-separated, narrow it too.
 set -u
 B=${B:-build}
 WITH_KVM=${WITH_KVM:-testhost/with-kvm}
 R=$B/vm-results
 : >"$R"
+ONLY=${VM_ONLY:-}
+SKIP=${VM_SKIP:-}
 
 # watchdog PID: while the suite (PID) runs, ask its KVM host every half
 # minute whether it still answers (a hung host's agent never replies, and
@@ -69,21 +72,21 @@ done_gates() {
         END { for (x in seen) if (x != g) print x }' "$R" | tr '\n' ' '
 }
 
-suite "" ""
+suite "$SKIP" "$ONLY"
 restarts=0
 while [ $rc = 125 ] && [ $restarts -lt 3 ] && [ -s "$R" ]; do
     restarts=$((restarts + 1))
     skip=$(done_gates)
     echo "check-vm: the KVM host went down (with-kvm exit 125); a new one runs" \
         "the gates after the $(echo $skip | wc -w) that had run"
-    suite "$skip" ""
+    suite "$SKIP $skip" "$ONLY"
 done
 
 retry=$(final | awk '$1 == "FAIL" && $4 == "nested-emulation" { print $2 }' | sort -u | tr '\n' ' ')
 others=$(final | awk '$1 == "FAIL" && $4 != "nested-emulation"' | wc -l)
 if [ -n "$retry" ] && [ "$others" = 0 ] && [ $rc != 124 ] && [ $rc != 125 ]; then
     echo "check-vm: a guest triple-faulted or its kernel panicked in the nested KVM host (gates: $retry); once more"
-    suite "" "$retry"
+    suite "$SKIP" "$retry"
 fi
 
 npass=$(final | grep -c '^ok ')
