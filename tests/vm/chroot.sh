@@ -457,10 +457,11 @@ fi
 if want api-setuid; then
     # As upstream, the VMM drops to uid/gid 65534 once the disk images are
     # open and before the rest of the VM is built: the image (root's, mode
-    # 0600) is still served, /dev/kvm must be open to the user (as the kvm
-    # group makes it on a distribution), and without CAP_SETUID the files
-    # the guest creates belong to that user.
+    # 0600) is still served, while /dev/kvm and the shared root must be open
+    # to the user (the kvm group makes /dev/kvm so on a distribution), and
+    # without CAP_SETUID the files the guest creates belong to that user.
     chmod 0777 "$R/work"
+    chmod 0755 "$T"
     printf 'opened-before-the-drop' | dd of="$T/setuid.img" bs=1M count=1 conv=sync 2>/dev/null
     chmod 0600 "$T/setuid.img"
     kvm_mode=$(stat -c %a /dev/kvm)
@@ -468,6 +469,7 @@ if want api-setuid; then
     vmr --uid 65534 --gid 65534 --disk "$T/setuid.img" -- \
         /bin/sh -c 'touch /work/made-by-guest; head -c 22 /dev/vda; echo; echo DONE'
     chmod "$kvm_mode" /dev/kvm
+    chmod 0700 "$T"
     owner=$(stat -c %u:%g "$R/work/made-by-guest" 2>/dev/null)
     rm -f "$R/work/made-by-guest" "$T/setuid.img"
     chmod 0755 "$R/work"
@@ -485,7 +487,7 @@ if want api-setuid-no-kvm-access; then
     chmod 0600 /dev/kvm
     vmr --uid 65534 --gid 65534 -- /bin/true
     chmod "$kvm_mode" /dev/kvm
-    if [ "$st" != 0 ] && grep -q 'kvm' "$T/err"; then
+    if [ "$st" != 0 ] && grep -q '/dev/kvm' "$T/err"; then
         ok api-setuid-no-kvm-access
     else
         bad api-setuid-no-kvm-access "status $st"

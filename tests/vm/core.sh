@@ -112,6 +112,29 @@ if want two-vms; then
     fi
 fi
 
+if want many-vms; then
+    # Twenty VMs at once in one process (krun_start_wait on twenty threads):
+    # each status comes back to its own caller.
+    guarded 600 "$VMT" --kernel "$K" --initrd "$RD" --cmdline "$CMD" --mem 64 --runs 20 --parallel \
+        -- /bin/sh -c 'exit $((VMTEST_RUN + 10))' </dev/null
+    n=0
+    for i in $(seq 20); do grep -q "^run $i: status $((i + 10))\$" "$T/out" && n=$((n + 1)); done
+    if [ "$st" = 0 ] && [ "$n" = 20 ]; then ok many-vms-one-process; else bad many-vms-one-process "status $st, $n of 20 statuses right"; fi
+    # Twenty processes, one VM each.
+    for i in $(seq 20); do
+        timeout -s KILL 600 "$VMT" --kernel "$K" --initrd "$RD" --cmdline "$CMD" --mem 64 \
+            -- /bin/sh -c "exit $((i + 30))" \
+            </dev/null >"$T/many-$i.out" 2>&1 &
+        eval "pid_$i=\$!"
+    done
+    n=0
+    for i in $(seq 20); do
+        eval "wait \$pid_$i"
+        [ $? = $((i + 30)) ] && n=$((n + 1))
+    done
+    if [ "$n" = 20 ]; then ok many-vms-processes; else bad many-vms-processes "$n of 20 statuses right"; fi
+fi
+
 if want bzimage; then
     guarded 120 "$VMT" --kernel "$BZ" --bzimage --initrd "$RD" --cmdline "$CMD" \
         -- /bin/echo BZIMAGE-MARKER </dev/null

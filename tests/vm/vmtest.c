@@ -14,6 +14,8 @@
  *     --console-output FILE       krun_set_console_output
  *     --shutdown-after SEC        write the shutdown eventfd after SEC seconds
  *     --runs N                    run N VMs one after another with krun_start_wait
+ *     --parallel                  with --runs: all N at once, each krun_start_wait on a
+ *                                 thread of its own (the contexts are configured first)
  *                                 and print "run I: status S" for each; run I
  *                                 has VMTEST_RUN=I in its environment
  *     --log-level N               krun_set_log_level
@@ -70,6 +72,7 @@ struct opts {
     int n_rlimits;
     int shutdown_after;
     int runs;
+    bool parallel;
     int log_level;
     const char *env[256];
     int n_env;
@@ -254,6 +257,41 @@ static int configure(const struct opts *o, int run)
     return ctx;
 }
 
+struct parallel_run {
+    pthread_t thread;
+    int32_t ctx;
+    int status;
+};
+
+static void *start_wait_thread(void *arg)
+{
+    struct parallel_run *r = arg;
+    r->status = krun_start_wait((uint32_t)r->ctx);
+    return NULL;
+}
+
+/* --runs N --parallel: N VMs of one process at once; prints each status. */
+static int run_parallel(struct opts *o)
+{
+    struct parallel_run *runs = calloc((size_t)o->runs, sizeof(*runs));
+    if (!runs)
+        die("calloc", -ENOMEM);
+    for (int r = 0; r < o->runs; r++)
+        runs[r].ctx = configure(o, r + 1);
+    for (int r = 0; r < o->runs; r++)
+        if (pthread_create(&runs[r].thread, NULL, start_wait_thread, &runs[r]) != 0)
+            die("pthread_create", -EAGAIN);
+    int failed = 0;
+    for (int r = 0; r < o->runs; r++) {
+        pthread_join(runs[r].thread, NULL);
+        printf("run %d: status %d\n", r + 1, runs[r].status);
+        failed += runs[r].status < 0;
+    }
+    fflush(stdout);
+    free(runs);
+    return failed ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     struct opts o = {
@@ -343,6 +381,8 @@ int main(int argc, char **argv)
             o.shutdown_after = atoi(v);
         else if (strcmp(a, "--runs") == 0)
             o.runs = atoi(v);
+        else if (strcmp(a, "--parallel") == 0)
+            o.parallel = true;
         else if (strcmp(a, "--log-level") == 0)
             o.log_level = atoi(v);
         else if ((strcmp(a, "--vsock-port") == 0 || strcmp(a, "--vsock-listen") == 0) &&
@@ -373,6 +413,8 @@ int main(int argc, char **argv)
         int ret = krun_start_enter((uint32_t)configure(&o, 0));
         die("krun_start_enter", ret);
     }
+    if (o.parallel)
+        return run_parallel(&o);
     for (int r = 1; r <= o.runs; r++) {
         int status = krun_start_wait((uint32_t)configure(&o, r));
         if (status < 0)
