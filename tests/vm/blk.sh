@@ -86,6 +86,7 @@ if want blk-root; then
     else
         bad blk-root-exit-status "status $st"
     fi
+    truncate -s 64M "$D/a.img" # (also made by blk-sizes, which may not have run)
     kc --root-disk "$D/root.ext4:ext4" --disk "$D/a.img" /bin/sh -c 'cat /sys/block/vdb/size' </dev/null
     expect blk-root-with-data-disk 0 "^131072$"
 fi
