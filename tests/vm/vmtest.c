@@ -328,6 +328,10 @@ int main(int argc, char **argv)
             o.serial = true;
             continue;
         }
+        if (strcmp(a, "--parallel") == 0) {
+            o.parallel = true;
+            continue;
+        }
         if (strcmp(a, "--split-irqchip") == 0) {
             o.split = true;
             continue;
@@ -381,8 +385,7 @@ int main(int argc, char **argv)
             o.shutdown_after = atoi(v);
         else if (strcmp(a, "--runs") == 0)
             o.runs = atoi(v);
-        else if (strcmp(a, "--parallel") == 0)
-            o.parallel = true;
+
         else if (strcmp(a, "--log-level") == 0)
             o.log_level = atoi(v);
         else if ((strcmp(a, "--vsock-port") == 0 || strcmp(a, "--vsock-listen") == 0) &&
