@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* SRCS: @library */
-/* LDLIBS: -luring */
+/* LDLIBS: -luring -lz -lzstd */
 /*
  * The krun_* API without a VM: argument validation and return codes as
  * upstream, unknown contexts, unbuilt features, the context table under
