@@ -167,8 +167,11 @@ static uint64_t round_up(uint64_t v, uint64_t to)
 static int grow_table(struct qcow2 *q, uint64_t min_entries)
 {
     const uint64_t cs = q->cluster_size, epc = cs / 8, s = q->file_clusters;
-    uint64_t entries =
-        round_up(q->rt_entries * 2 > min_entries ? q->rt_entries * 2 : min_entries, epc);
+    /* Double it (fewer moves), within the limit if what is needed fits. */
+    uint64_t entries = q->rt_entries * 2 > min_entries ? q->rt_entries * 2 : min_entries;
+    if (entries > QCOW2_MAX_RT_BYTES / 8 && min_entries <= QCOW2_MAX_RT_BYTES / 8)
+        entries = QCOW2_MAX_RT_BYTES / 8;
+    entries = round_up(entries, epc);
     uint64_t nb = 0, last;
     for (;;) {
         if (entries > QCOW2_MAX_RT_BYTES / 8)
