@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* SRCS: src/virtio/blk/disk.c src/virtio/blk/format.c src/virtio/blk/raw_backing.c src/virtio/blk/qcow2.c src/virtio/blk/qcow2_header.c src/virtio/blk/qcow2_table.c src/virtio/blk/qcow2_refcount.c src/virtio/blk/qcow2_compress.c src/virtio/blk/qcow2_io.c src/virtio/blk/vmdk.c src/util/log.c */
-/* LDLIBS: -lz -lzstd */
+/* SRCS: src/virtio/blk/disk.c src/virtio/blk/format.c src/virtio/blk/raw_backing.c src/virtio/blk/qcow2.c src/virtio/blk/qcow2_header.c src/virtio/blk/qcow2_table.c src/virtio/blk/qcow2_refcount.c src/virtio/blk/qcow2_compress.c src/virtio/blk/qcow2_io.c src/virtio/blk/vmdk.c src/virtio/blk/io_sync.c src/virtio/blk/io_format.c src/virtio/blk/io_uring.c src/virtio/blk/request.c src/virtio/queue.c src/util/guest_mem.c src/util/log.c */
+/* LDLIBS: -luring -lz -lzstd */
 /*
  * qcow2 and VMDK images through the format layer, against images that
  * qemu-img (Debian's qemu-utils) makes at test time: what qemu wrote we
@@ -23,6 +23,8 @@
 #include "libkrun.h"
 #include "virtio/blk/disk.h"
 #include "virtio/blk/format.h"
+#include "virtio/blk/io.h"
+#include "virtio/blk/request.h"
 
 #define MIB (1024u * 1024u)
 
@@ -577,6 +579,65 @@ static void test_raw_is_not_probed(void)
     CHECK(strstr(err, "src.raw") != NULL);
 }
 
+/* Requests as the queue worker runs them: scattered segments, FLUSH, WRITE_ZEROES, GET_ID. */
+static void test_requests_through_the_device_path(void)
+{
+    const size_t len = 2 * MIB;
+    CHECK_EQ(sh("qemu-img create -q -f qcow2 -o cluster_size=4096 %s %zu", path("r.qcow2"), len),
+             0);
+    struct disk_config cfg = {.path = (char *)path("r.qcow2"),
+                              .format = KRUN_DISK_FORMAT_QCOW2,
+                              .direct_io = true,
+                              .sync_mode = KRUN_SYNC_FULL};
+    struct blk_disk d;
+    CHECK_EQ(blk_disk_open(&d, &cfg, err, sizeof(err)), 0);
+    if (!d.fmt)
+        return;
+    CHECK(!d.direct); /* not used for formats */
+    struct blk_bounce bounce = {0};
+    static uint8_t a[5000], b[7000], c[3000], back[15000];
+    pattern(a, sizeof(a), 0, 90);
+    pattern(b, sizeof(b), 0, 91);
+    pattern(c, sizeof(c), 0, 92);
+    struct iovec iov[3] = {{a, sizeof(a)}, {b, sizeof(b)}, {c, sizeof(c)}};
+    struct blk_req r = {.op = BLK_OP_WRITE,
+                        .offset = 3 * 4096 + 512,
+                        .len = 15000,
+                        .iov = iov,
+                        .niov = 3,
+                        .dsync = true};
+    CHECK(!blk_uring_can_submit(&d, &r));
+    blk_exec_sync(&d, &r, &bounce);
+    CHECK_EQ(r.status, VIRTIO_BLK_S_OK);
+    CHECK_EQ(r.done, 15000);
+    struct iovec riov[2] = {{back, 1234}, {back + 1234, sizeof(back) - 1234}};
+    r = (struct blk_req){
+        .op = BLK_OP_READ, .offset = 3 * 4096 + 512, .len = 15000, .iov = riov, .niov = 2};
+    blk_exec_sync(&d, &r, &bounce);
+    CHECK_EQ(r.status, VIRTIO_BLK_S_OK);
+    CHECK_EQ(r.written, 15001);
+    CHECK(memcmp(back, a, sizeof(a)) == 0 && memcmp(back + 5000, b, sizeof(b)) == 0 &&
+          memcmp(back + 12000, c, sizeof(c)) == 0);
+    r = (struct blk_req){.op = BLK_OP_FLUSH};
+    blk_exec_sync(&d, &r, &bounce);
+    CHECK_EQ(r.status, VIRTIO_BLK_S_OK);
+    r = (struct blk_req){.op = BLK_OP_WRITE_ZEROES, .offset = 4 * 4096, .len = 8192};
+    blk_exec_sync(&d, &r, &bounce);
+    CHECK_EQ(r.status, VIRTIO_BLK_S_OK);
+    char serial[VIRTIO_BLK_ID_BYTES];
+    struct iovec siov = {serial, sizeof(serial)};
+    r = (struct blk_req){.op = BLK_OP_GET_ID, .len = sizeof(serial), .iov = &siov, .niov = 1};
+    blk_exec_sync(&d, &r, &bounce);
+    CHECK(serial[0] >= '0' && serial[0] <= '9');
+    blk_disk_close(&d);
+    uint8_t *want = calloc(1, len);
+    memcpy(want + 3 * 4096 + 512, back, 15000);
+    memset(want + 4 * 4096, 0, 8192);
+    check_with_qemu(path("r.qcow2"), want, len);
+    free(want);
+    blk_bounce_free(&bounce);
+}
+
 int main(void)
 {
     if (sh("qemu-img --version >/dev/null 2>&1 && qemu-io --version >/dev/null 2>&1") != 0) {
@@ -598,6 +659,7 @@ int main(void)
     RUN(test_refused_for_writing);
     RUN(test_vmdk);
     RUN(test_raw_is_not_probed);
+    RUN(test_requests_through_the_device_path);
     sh("rm -rf %s", dir);
     return TEST_EXIT();
 }
