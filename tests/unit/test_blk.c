@@ -940,12 +940,13 @@ static void test_open_errors(void)
 
     path_in(path, sizeof(path), tmpdir, "fmt.img");
     make_image(path, 4096);
+    /* A raw file given as qcow2 or VMDK is refused (never served as raw); test_qcow2 has more. */
     cfg.format = KRUN_DISK_FORMAT_QCOW2;
-    CHECK_EQ(virtio_blk_create(&cfg, &dev, err, sizeof(err)), -ENOTSUP);
-    CHECK(strstr(err, "qcow2") != NULL);
+    CHECK_EQ(virtio_blk_create(&cfg, &dev, err, sizeof(err)), -EINVAL);
+    CHECK(strstr(err, "qcow2") != NULL && strstr(err, path) != NULL);
     cfg.format = KRUN_DISK_FORMAT_VMDK;
-    CHECK_EQ(virtio_blk_create(&cfg, &dev, err, sizeof(err)), -ENOTSUP);
-    CHECK(strstr(err, "vmdk") != NULL);
+    CHECK_EQ(virtio_blk_create(&cfg, &dev, err, sizeof(err)), -EINVAL);
+    CHECK(strstr(err, "VMDK") != NULL && strstr(err, path) != NULL);
     cfg.format = 9;
     CHECK_EQ(virtio_blk_create(&cfg, &dev, err, sizeof(err)), -EINVAL);
     cfg.format = KRUN_DISK_FORMAT_RAW;

@@ -224,7 +224,11 @@ static void test_compressed(void)
                     "%s %s",
                     types[i], path("c.raw"), path("c.qcow2")),
                  0);
-        struct blk_format *f = open_ok(path("c.qcow2"), false);
+        struct blk_format *f = open_ok(path("c.qcow2"), true);
+        if (f)
+            check_ours(f, raw, len);
+        blk_format_free(f);
+        f = open_ok(path("c.qcow2"), false);
         if (!f)
             continue;
         check_ours(f, raw, len);

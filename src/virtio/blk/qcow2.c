@@ -274,12 +274,13 @@ static int setup(struct qcow2 *q, const struct blk_format_args *a, char *why, si
             ret = qcow2_barrier(q);
         q->h.autoclear = 0;
     }
-    q->cbuf = malloc(q->cluster_size);
-    q->zeros = calloc(1, q->cluster_size);
-    q->zin = malloc(2 * q->cluster_size);
-    q->zout = malloc(q->cluster_size);
-    if (ret == 0 && (!q->cbuf || !q->zeros || !q->zin || !q->zout))
-        ret = -ENOMEM;
+    /* Only writers copy clusters (a chain of 2 MiB-cluster backing files stays small). */
+    if (ret == 0 && q->writable) {
+        q->cbuf = malloc(q->cluster_size);
+        q->zeros = calloc(1, q->cluster_size);
+        if (!q->cbuf || !q->zeros)
+            ret = -ENOMEM;
+    }
     if (ret < 0 && why[0] == '\0')
         snprintf(why, whylen, "cannot read its tables: %s", strerror(-ret));
     return ret;

@@ -132,10 +132,10 @@ struct qcow2 {
     int64_t l1_dirty; /* an L1 entry to write at commit, or -1 */
     uint64_t *to_free;
     size_t n_free, cap_free;
-    uint8_t *cbuf;      /* one cluster: copy-on-write */
-    uint8_t *zeros;     /* one cluster of zeros */
-    uint8_t *zin;       /* compressed input, 2 clusters */
-    uint8_t *zout;      /* the last decompressed cluster */
+    uint8_t *cbuf;      /* one cluster: copy-on-write (writable images) */
+    uint8_t *zeros;     /* one cluster of zeros (writable images) */
+    uint8_t *zin;       /* compressed input, 2 clusters (on first use) */
+    uint8_t *zout;      /* the last decompressed cluster (on first use) */
     uint64_t zout_host; /* its host offset (0: none) */
     void *zstd;         /* decompression context, made on first use */
     struct blk_format *backing;

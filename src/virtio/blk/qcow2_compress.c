@@ -3,6 +3,7 @@
 #include "virtio/blk/qcow2.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -58,6 +59,12 @@ int qcow2_decompress(struct qcow2 *q, const struct qcow2_map *m)
     /* csize is at most two clusters (see qcow2_decode). */
     if (m->host == 0 || m->host >= QCOW2_MAX_HOST_OFFSET || m->csize > 2 * q->cluster_size)
         return qcow2_corrupt(q, "bad compressed cluster offset", m->host);
+    if (!q->zin)
+        q->zin = malloc(2 * q->cluster_size);
+    if (!q->zout)
+        q->zout = malloc(q->cluster_size);
+    if (!q->zin || !q->zout)
+        return -ENOMEM;
     int ret = blk_file_read(q->fd, q->zin, (size_t)m->csize, m->host);
     if (ret < 0)
         return ret;
