@@ -78,7 +78,9 @@ static const char usage_text[] =
     "                            share HOSTDIR as virtio-fs TAG (repeatable);\n"
     "                            mount it in the VM with: mount -t virtiofs TAG DIR\n"
     "      --ro                  make ROOT read-only for the VM\n"
-    "  -d, --disk IMAGE[:ro]     attach a raw disk image (repeatable): vda, vdb, ...\n"
+    "  -d, --disk IMAGE[:FORMAT][:ro]\n"
+    "                            attach a disk image (repeatable): vda, vdb, ...;\n"
+    "                            FORMAT raw (default), qcow2 or vmdk\n"
     "      --root-disk IMAGE[:FSTYPE]\n"
     "                            boot from a raw disk image with a filesystem\n"
     "                            (vda) instead of ROOT; FSTYPE defaults to auto\n"
@@ -148,6 +150,31 @@ static int split_colon(char *s, char *fields[3])
         }
     }
     return n;
+}
+
+/*
+ * The fields after --disk's IMAGE: a format (raw, the default; qcow2; vmdk)
+ * and "ro", each at most once, in this order. The format is never guessed.
+ */
+static bool parse_disk_options(char **f, int n, uint32_t *format, bool *ro)
+{
+    int i = 0;
+    if (i < n && strcmp(f[i], "ro") != 0) {
+        if (strcmp(f[i], "raw") == 0)
+            *format = KRUN_DISK_FORMAT_RAW;
+        else if (strcmp(f[i], "qcow2") == 0)
+            *format = KRUN_DISK_FORMAT_QCOW2;
+        else if (strcmp(f[i], "vmdk") == 0)
+            *format = KRUN_DISK_FORMAT_VMDK;
+        else
+            return false;
+        i++;
+    }
+    if (i < n && strcmp(f[i], "ro") == 0) {
+        *ro = true;
+        i++;
+    }
+    return i == n;
 }
 
 /* --net MODE: tsi, none, passt or tap:NAME (a name Linux would take for an interface). */
@@ -526,12 +553,13 @@ int main(int argc, char **argv)
     for (int i = 0; i < o.n_disks; i++) {
         char *spec = strdup(o.disks[i]), *f[3], id[32];
         int n = split_colon(spec, f);
-        bool ro = n > 1 && strcmp(f[1], "ro") == 0;
-        if (n > 1 && !ro)
-            usage_error("--disk takes IMAGE or IMAGE:ro, got '%s'", o.disks[i]);
+        bool ro = false;
+        uint32_t format = KRUN_DISK_FORMAT_RAW;
+        if (!parse_disk_options(f + 1, n - 1, &format, &ro))
+            usage_error("--disk takes IMAGE[:raw|qcow2|vmdk][:ro], got '%s'", o.disks[i]);
         check_image("--disk", f[0], ro);
         snprintf(id, sizeof(id), "disk%d", i);
-        check(krun_add_disk((uint32_t)ctx, id, f[0], ro), "--disk", f[0]);
+        check(krun_add_disk2((uint32_t)ctx, id, f[0], format, ro), "--disk", f[0]);
         free(spec);
     }
     if (root)

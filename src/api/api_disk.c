@@ -37,9 +37,8 @@ int32_t krun_add_disk3(uint32_t ctx_id, const char *block_id, const char *disk_p
 {
     if (!block_id || !*block_id || !disk_path || !*disk_path || sync_mode > KRUN_SYNC_FULL)
         return -EINVAL;
-    if (disk_format == KRUN_DISK_FORMAT_QCOW2 || disk_format == KRUN_DISK_FORMAT_VMDK)
-        return -ENOTSUP; /* not built yet: docs/api-status.md */
-    if (disk_format != KRUN_DISK_FORMAT_RAW)
+    if (disk_format != KRUN_DISK_FORMAT_RAW && disk_format != KRUN_DISK_FORMAT_QCOW2 &&
+        disk_format != KRUN_DISK_FORMAT_VMDK)
         return -EINVAL;
     CTX_OR_RETURN(cfg, ctx_id);
     int32_t ret;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* SRCS: src/virtio/blk/disk.c src/virtio/blk/request.c src/virtio/blk/io_sync.c src/virtio/blk/io_uring.c src/virtio/blk/worker.c src/virtio/queue.c src/util/guest_mem.c src/util/log.c src/util/log_limit.c src/util/thread.c src/util/sandbox.c */
-/* LDLIBS: -luring -Wl,--wrap=virtq_pop,--wrap=virtq_push */
+/* SRCS: src/virtio/blk/disk.c src/virtio/blk/request.c src/virtio/blk/io_sync.c src/virtio/blk/io_uring.c src/virtio/blk/worker.c src/virtio/queue.c src/util/guest_mem.c src/util/log.c src/util/log_limit.c src/util/thread.c src/util/sandbox.c src/virtio/blk/format.c src/virtio/blk/raw_backing.c src/virtio/blk/io_format.c src/virtio/blk/qcow2.c src/virtio/blk/qcow2_header.c src/virtio/blk/qcow2_table.c src/virtio/blk/qcow2_refcount.c src/virtio/blk/qcow2_compress.c src/virtio/blk/qcow2_io.c src/virtio/blk/vmdk.c */
+/* LDLIBS: -luring -lz -lzstd -Wl,--wrap=virtq_pop,--wrap=virtq_push */
 /*
  * libFuzzer harness for virtio-blk: a hostile driver's descriptor chains
  * and requests, served by the device's real worker (blk_worker_serve runs

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* SRCS: src/virtio/mmio.c src/virtio/queue.c src/virtio/console.c src/virtio/blk/device.c src/virtio/blk/disk.c src/virtio/blk/request.c src/virtio/blk/io_sync.c src/virtio/blk/io_uring.c src/virtio/blk/worker.c src/util/guest_mem.c src/util/log.c src/util/log_limit.c src/util/thread.c src/util/sandbox.c src/util/out_fifo.c */
-/* LDLIBS: -luring */
+/* SRCS: src/virtio/mmio.c src/virtio/queue.c src/virtio/console.c src/virtio/blk/device.c src/virtio/blk/disk.c src/virtio/blk/request.c src/virtio/blk/io_sync.c src/virtio/blk/io_uring.c src/virtio/blk/worker.c src/util/guest_mem.c src/util/log.c src/util/log_limit.c src/util/thread.c src/util/sandbox.c src/util/out_fifo.c src/virtio/blk/format.c src/virtio/blk/raw_backing.c src/virtio/blk/io_format.c src/virtio/blk/qcow2.c src/virtio/blk/qcow2_header.c src/virtio/blk/qcow2_table.c src/virtio/blk/qcow2_refcount.c src/virtio/blk/qcow2_compress.c src/virtio/blk/qcow2_io.c src/virtio/blk/vmdk.c */
+/* LDLIBS: -luring -lz -lzstd */
 /*
  * libFuzzer harness for the virtio-mmio transport's register state
  * machine: any sequence of 32-bit and odd-sized reads and writes at any

@@ -759,6 +759,52 @@ static void fuse_mt_seeds(void)
     put("all", fall, fall_len);
 }
 
+static void be32_at(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (24 - 8 * i));
+}
+
+static void be64_at(uint8_t *p, uint64_t v)
+{
+    be32_at(p, (uint32_t)(v >> 32));
+    be32_at(p + 4, (uint32_t)v);
+}
+
+/*
+ * fuzz_qcow2.c: a mode byte, then a small consistent qcow2 v3 image with
+ * 512-byte clusters: header (0), refcount table (1), refcount block (2),
+ * L1 (3), L2 (4), one data cluster (5), one zero cluster entry.
+ */
+static void qcow2_seeds(void)
+{
+    static uint8_t img[1 + 6 * 512];
+    uint8_t *h = img + 1;
+    be32_at(h, 0x514649fb);
+    be32_at(h + 4, 3);
+    be32_at(h + 20, 9);         /* cluster_bits */
+    be64_at(h + 24, 64 * 1024); /* size: 2 L2 tables' worth */
+    be32_at(h + 36, 2);         /* l1_size */
+    be64_at(h + 40, 3 * 512);   /* l1_table_offset */
+    be64_at(h + 48, 1 * 512);   /* refcount_table_offset */
+    be32_at(h + 56, 1);         /* refcount_table_clusters */
+    be32_at(h + 96, 4);         /* refcount_order */
+    be32_at(h + 100, 112);      /* header_length */
+    be64_at(h + 512, 2 * 512);  /* refcount table -> block */
+    for (int c = 0; c < 6; c++)
+        h[1024 + 2 * c + 1] = 1; /* refcount 1 for clusters 0..5 */
+    be64_at(h + 3 * 512, (1ull << 63) | 4 * 512);
+    be64_at(h + 4 * 512, (1ull << 63) | 5 * 512);
+    be64_at(h + 4 * 512 + 8, 1); /* a zero cluster */
+    memset(h + 5 * 512, 0xab, 512);
+    img[0] = 0;
+    put("qcow2-ro", img, sizeof(img));
+    img[0] = 1;
+    put("qcow2-rw", img, sizeof(img));
+    img[0] = 7;
+    put("qcow2-rw-zero", img, sizeof(img));
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -792,5 +838,7 @@ int main(int argc, char **argv)
         net_frame_seeds();
     else if (strcmp(argv[1], "fuse_mt") == 0)
         fuse_mt_seeds();
+    else if (strcmp(argv[1], "qcow2") == 0)
+        qcow2_seeds();
     return 0;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* SRCS: @library */
-/* LDLIBS: -luring */
+/* LDLIBS: -luring -lz -lzstd */
 /*
  * The public API surface: every upstream libkrun 1.18 function is declared
  * with its exact prototype (checked at compile time by the assignments

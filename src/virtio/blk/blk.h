@@ -23,8 +23,8 @@ struct virtio_device;
  * slot, kick and irq fds); dev->ops->destroy stops the device and frees its
  * private state, then the caller frees dev. Returns 0, or -errno with a
  * message in err that names the image (the caller adds the disk's id):
- * -ENOENT/-EACCES/... from open, -ENOTSUP for the qcow2 and vmdk formats
- * (not built yet), -EINVAL for a bad config.
+ * -ENOENT/-EACCES/... from open, -ENOTSUP for image features not
+ * supported, -EINVAL for a bad config or a corrupt image header.
  */
 int virtio_blk_create(const struct disk_config *cfg, struct virtio_device **out, char *err,
                       size_t errlen);

@@ -13,6 +13,8 @@
 
 #include "virtio/blk/config.h"
 #include "libkrun.h"
+#include "util/log.h"
+#include "virtio/blk/format.h"
 
 static bool is_pow2(uint32_t v)
 {
@@ -116,6 +118,35 @@ static int open_raw(struct blk_disk *d, const struct disk_config *cfg, char *err
     return 0;
 }
 
+/* qcow2 and VMDK: served through the format layer, without O_DIRECT. */
+static int open_format(struct blk_disk *d, const struct disk_config *cfg, char *err, size_t errlen)
+{
+    struct blk_format *f = calloc(1, sizeof(*f));
+    if (!f) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    pthread_mutex_init(&f->lock, NULL);
+    struct blk_format_args a = {
+        .path = cfg->path, .read_only = cfg->read_only, .sync = cfg->sync_mode != KRUN_SYNC_NONE};
+    int ret = cfg->format == KRUN_DISK_FORMAT_QCOW2 ? blk_qcow2_open(f, &a, err, errlen)
+                                                    : blk_vmdk_open(f, &a, err, errlen);
+    if (ret < 0) {
+        blk_format_free(f);
+        return ret;
+    }
+    if (cfg->direct_io)
+        log_info("image '%s': direct I/O is not used for the %s format", cfg->path,
+                 cfg->format == KRUN_DISK_FORMAT_QCOW2 ? "qcow2" : "vmdk");
+    d->fmt = f;
+    d->direct = false;
+    d->block_size = BLK_SECTOR_SIZE;
+    d->mem_align = 1;
+    d->size = f->size - f->size % BLK_SECTOR_SIZE;
+    make_serial(d->serial, &f->st);
+    return 0;
+}
+
 int blk_disk_open(struct blk_disk *d, const struct disk_config *cfg, char *err, size_t errlen)
 {
     memset(d, 0, sizeof(*d));
@@ -139,9 +170,7 @@ int blk_disk_open(struct blk_disk *d, const struct disk_config *cfg, char *err, 
         break;
     case KRUN_DISK_FORMAT_QCOW2:
     case KRUN_DISK_FORMAT_VMDK:
-        snprintf(err, errlen, "image '%s': the %s format is not supported yet", cfg->path,
-                 cfg->format == KRUN_DISK_FORMAT_QCOW2 ? "qcow2" : "vmdk");
-        ret = -ENOTSUP;
+        ret = open_format(d, cfg, err, errlen);
         break;
     default:
         snprintf(err, errlen, "unknown image format %u", cfg->format);
@@ -172,6 +201,8 @@ void blk_disk_close(struct blk_disk *d)
     if (d->fd >= 0)
         close(d->fd);
     d->fd = -1;
+    blk_format_free(d->fmt);
+    d->fmt = NULL;
     free(d->zeros);
     d->zeros = NULL;
 }

@@ -3,9 +3,12 @@
  * The host side of a virtio-blk device: an open disk image and what the
  * guest is told about it (capacity, block size, serial).
  *
- * Only raw images are served: the guest's sectors are the file's bytes.
- * A block device works as well as a regular file. After open, a disk is
- * read-only data shared by the queue threads.
+ * Raw images are served with io_uring: the guest's sectors are the file's
+ * bytes, and a block device works as well as a regular file. qcow2 and
+ * VMDK (monolithic flat) images go through a format layer (format.h),
+ * synchronously. The format is always the caller's: a raw image is never
+ * probed. After open, the disk's fields are read-only data shared by the
+ * queue threads (a format serializes its own state).
  */
 #ifndef KRUN_VIRTIO_BLK_DISK_H
 #define KRUN_VIRTIO_BLK_DISK_H
@@ -17,13 +20,15 @@
 #include <linux/virtio_blk.h>
 
 struct disk_config;
+struct blk_format;
 
 #define BLK_SECTOR_SIZE 512u
 /* Direct I/O alignments above this are refused (the bounce buffer size). */
 #define BLK_BOUNCE_SIZE (1u << 20)
 
 struct blk_disk {
-    int fd;
+    int fd;                 /* raw images; -1 with a format */
+    struct blk_format *fmt; /* qcow2, VMDK; NULL for raw */
     bool read_only;
     bool direct;         /* opened with O_DIRECT */
     uint32_t sync_mode;  /* KRUN_SYNC_* */
@@ -37,7 +42,8 @@ struct blk_disk {
 
 /*
  * Open the image that cfg names and probe it. Returns 0, or -errno with a
- * message naming the image in err (-ENOTSUP for formats not built yet).
+ * message naming the image in err (-ENOTSUP for format features not
+ * supported, -EINVAL/-EIO for a corrupt image).
  */
 int blk_disk_open(struct blk_disk *d, const struct disk_config *cfg, char *err, size_t errlen);
 

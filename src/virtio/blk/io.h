@@ -34,6 +34,9 @@ void blk_bounce_free(struct blk_bounce *b);
  */
 void blk_exec_sync(const struct blk_disk *d, struct blk_req *r, struct blk_bounce *b);
 
+/* Run r on a disk with a format layer (d->fmt), like blk_exec_sync. */
+void blk_exec_format(const struct blk_disk *d, struct blk_req *r);
+
 /* Whether r can go through io_uring (false: use blk_exec_sync). */
 bool blk_uring_can_submit(const struct blk_disk *d, const struct blk_req *r);
 

@@ -148,6 +148,10 @@ static int write_zeroes(const struct blk_disk *d, struct blk_req *r)
 void blk_exec_sync(const struct blk_disk *d, struct blk_req *r, struct blk_bounce *b)
 {
     int err = 0;
+    if (d->fmt) {
+        blk_exec_format(d, r);
+        return;
+    }
     switch (r->op) {
     case BLK_OP_NONE:
         return;

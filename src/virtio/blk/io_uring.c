@@ -8,6 +8,8 @@
 
 bool blk_uring_can_submit(const struct blk_disk *d, const struct blk_req *r)
 {
+    if (d->fmt)
+        return false; /* formats run synchronously */
     switch (r->op) {
     case BLK_OP_READ:
     case BLK_OP_WRITE:
