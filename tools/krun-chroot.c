@@ -65,7 +65,7 @@ struct options {
 
 static const char usage_text[] =
     "Usage: krun-chroot [OPTIONS] ROOT COMMAND [ARGS...]\n"
-    "       krun-chroot [OPTIONS] --root-disk IMAGE[:FSTYPE] COMMAND [ARGS...]\n"
+    "       krun-chroot [OPTIONS] --root-disk IMAGE[:FSTYPE[:FORMAT]] COMMAND [ARGS...]\n"
     "Run COMMAND in a microVM whose root filesystem is the host directory ROOT\n"
     "(or the disk image IMAGE), and exit with its status.\n"
     "\n"
@@ -81,9 +81,10 @@ static const char usage_text[] =
     "  -d, --disk IMAGE[:FORMAT][:ro]\n"
     "                            attach a disk image (repeatable): vda, vdb, ...;\n"
     "                            FORMAT raw (default), qcow2 or vmdk\n"
-    "      --root-disk IMAGE[:FSTYPE]\n"
-    "                            boot from a raw disk image with a filesystem\n"
-    "                            (vda) instead of ROOT; FSTYPE defaults to auto\n"
+    "      --root-disk IMAGE[:FSTYPE[:FORMAT]]\n"
+    "                            boot from a disk image with a filesystem (vda)\n"
+    "                            instead of ROOT; FSTYPE defaults to auto, FORMAT\n"
+    "                            to raw (or qcow2, vmdk)\n"
     "      --net tsi|none|passt|tap:NAME\n"
     "                            tsi (default): the command's sockets reach the host's\n"
     "                            network through the VMM; none: no network at all;\n"
@@ -544,8 +545,12 @@ int main(int argc, char **argv)
     if (o.root_disk) {
         char *spec = strdup(o.root_disk), *f[3];
         int n = split_colon(spec, f);
+        bool ro = false;
+        uint32_t format = KRUN_DISK_FORMAT_RAW;
+        if (n > 2 && (!parse_disk_options(f + 2, 1, &format, &ro) || ro))
+            usage_error("--root-disk takes IMAGE[:FSTYPE[:raw|qcow2|vmdk]], got '%s'", o.root_disk);
         check_image("--root-disk", f[0], false);
-        check(krun_add_disk((uint32_t)ctx, "root", f[0], false), "--root-disk", f[0]);
+        check(krun_add_disk2((uint32_t)ctx, "root", f[0], format, ro), "--root-disk", f[0]);
         check(krun_set_root_disk_remount((uint32_t)ctx, "/dev/vda", n > 1 ? f[1] : NULL, NULL),
               "--root-disk", f[0]);
         free(spec);

@@ -201,6 +201,34 @@ if want blk-qcow2; then
     fi
 fi
 
+# The root on a qcow2 overlay of a raw ext4 base (krun_set_root_disk_remount
+# on a qcow2 disk): the guest's writes land in the overlay, the base stays
+# as it was, qemu-img finds the overlay clean, and a second boot sees them.
+if want blk-root-qcow2; then
+    if ! command -v qemu-img >/dev/null; then
+        bad blk-root-qcow2 "qemu-img not found: install qemu-utils (tools/install-deps)"
+    else
+        QR=$T/qroot
+        "$here/mkrootfs.sh" "$QR"
+        echo from-the-base >"$QR/marker"
+        mke2fs -q -t ext4 -d "$QR" -F "$D/rootbase.ext4" 64M
+        base_sum=$(md5sum <"$D/rootbase.ext4")
+        (cd "$D" && qemu-img create -q -f qcow2 -b rootbase.ext4 -F raw rootover.qcow2)
+        kc --root-disk "$D/rootover.qcow2:ext4:qcow2" /bin/sh -c \
+            'cat /marker; echo written-in-the-vm >/new; sync; exit 6' </dev/null
+        out_ok=$(grep -cx from-the-base "$T/out")
+        st1=$st
+        kc --root-disk "$D/rootover.qcow2::qcow2" /bin/sh -c 'cat /new' </dev/null
+        if [ "$out_ok" = 1 ] && [ "$st1" = 6 ] && [ "$st" = 0 ] && grep -qx written-in-the-vm "$T/out" &&
+            [ "$(md5sum <"$D/rootbase.ext4")" = "$base_sum" ] &&
+            qemu-img check "$D/rootover.qcow2" >"$T/err" 2>&1; then
+            ok blk-root-qcow2
+        else
+            bad blk-root-qcow2 "status $st1 then $st, marker seen $out_ok, base $(md5sum <"$D/rootbase.ext4" | cut -c1-8) (was ${base_sum%% *}), check: $(tail -n 2 "$T/err")"
+        fi
+    fi
+fi
+
 # VMDK monolithic flat: the extent file is the disk, byte for byte.
 if want blk-vmdk; then
     if ! command -v qemu-img >/dev/null; then
