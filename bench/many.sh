@@ -44,6 +44,11 @@ t0=$(now)
     --cmdline "$CMD" --mem 64 --runs "$N" --parallel -- /bin/true </dev/null >"$T/one.out" 2>"$T/one.err"
 t1=$(now)
 ok=$(grep -c 'status 0$' "$T/one.out" || true)
+if [ "$ok" != "$N" ]; then
+    echo "bench/many: not every VM exited 0:" >&2
+    grep -v 'status 0$' "$T/one.out" >&2
+    grep -i 'error\|triple\|panic' "$T/one.err" | head -5 >&2
+fi
 peak=$(grep -E '^[0-9]+$' "$T/one.time")
 guest=$(vmm_kib "$T/one.err" | awk '{s += $1} END {print s + 0}')
 echo
