@@ -25,7 +25,7 @@ fail=0
 failed=""
 here=$(dirname "$0")
 
-for f in "$VMT" "$PTY" "$KC" "$FSOPS" "$GNET" "$K" "$BZ" "$RD"; do
+for f in "$VMT" "$PTY" "$KC" "$FSOPS" "$GNET" "$K" "$BZ" "$RD" "$K.gz" "$K.zst" "$K.bz2" "$K.raw"; do
     [ -e "$f" ] || { echo "FAIL setup: $f is missing (run make vm-test-deps)"; exit 1; }
 done
 if [ ! -c /dev/kvm ]; then
