@@ -48,17 +48,13 @@ $(B)/chroot-after-load: tests/vm/chroot-after-load.c
 # The guest kernel in krun_set_kernel's other formats, made from $(B)/vmlinux
 # by the same tools a user would: a gzip-, zstd- and bzip2-compressed ELF
 # (IMAGE_GZ, IMAGE_ZSTD, IMAGE_BZ2), and RAW: the bundle's blob, the kernel
-# laid out as in memory, which upstream boots at its first byte (so its
-# entry must be its load address).
+# laid out as in memory, which upstream boots at its first byte (see
+# mkrawkernel.sh).
 $(B)/vmlinux.gz: $(B)/vmlinux
 	gzip -1 -n -c $< >$@.tmp && mv $@.tmp $@
 $(B)/vmlinux.zst: $(B)/vmlinux
 	zstd -q -3 -c $< >$@.tmp && mv $@.tmp $@
 $(B)/vmlinux.bz2: $(B)/vmlinux
 	bzip2 -1 -c $< >$@.tmp && mv $@.tmp $@
-$(B)/vmlinux.raw: $(KRUNFW_GEN)/krunfw_params.h
-	@load=$$(sed -n 's/^#define KRUNFW_LOAD_ADDR //p' $<); \
-	entry=$$(sed -n 's/^#define KRUNFW_ENTRY_ADDR //p' $<); \
-	[ -n "$$load" ] && [ "$$load" = "$$entry" ] || \
-		{ echo "vmlinux.raw: the kernel's entry $$entry is not its load address $$load" >&2; exit 1; }
-	cp $(KRUNFW_GEN)/krunfw-kernel.bin $@
+$(B)/vmlinux.raw: $(KRUNFW_GEN)/krunfw_params.h tests/vm/mkrawkernel.sh
+	tests/vm/mkrawkernel.sh $< $(KRUNFW_GEN)/krunfw-kernel.bin $@
