@@ -3,6 +3,7 @@
 VMTEST_BINS := $(B)/vmtest $(B)/ptyrun $(B)/test-initramfs.cpio.gz
 # (Named here: a rule's prerequisites are expanded when make reads it.)
 VM_KERNEL_FORMATS := $(B)/vmlinux.gz $(B)/vmlinux.zst $(B)/vmlinux.bz2 $(B)/vmlinux.raw
+EXAMPLE_BINS := $(B)/example-chroot-vm $(B)/example-external-kernel $(B)/example-consoles
 
 $(B)/vmtest: tests/vm/vmtest.c include/libkrun.h $(B)/$(KRUN_SONAME)
 	$(CC) $(ALL_CFLAGS) $< -o $@ -L$(B) -l:$(KRUN_SONAME) -Wl,-rpath,'$$ORIGIN' -pthread
@@ -14,7 +15,7 @@ $(B)/test-initramfs.cpio.gz: tests/vm/mkinitramfs.sh $(B)/gen/init.krun
 	tests/vm/mkinitramfs.sh $(B)/gen/init.krun $@
 
 vm-test-deps: all $(VMTEST_BINS) $(B)/guest-fsops $(B)/guest-net $(B)/net-peer $(B)/chroot-after-load \
-	$(B)/triple-fault.elf $(VM_KERNEL_FORMATS)
+	$(B)/triple-fault.elf $(VM_KERNEL_FORMATS) $(EXAMPLE_BINS)
 .PHONY: vm-test-deps
 
 check-vm: vm-test-deps
@@ -58,3 +59,8 @@ $(B)/vmlinux.bz2: $(B)/vmlinux
 	bzip2 -1 -c $< >$@.tmp && mv $@.tmp $@
 $(B)/vmlinux.raw: $(KRUNFW_GEN)/krunfw_params.h tests/vm/mkrawkernel.sh
 	tests/vm/mkrawkernel.sh $< $(KRUNFW_GEN)/krunfw-kernel.bin $@
+
+# Our own programs making the call sequences of upstream's examples
+# (chroot_vm.c, external_kernel.c, consoles.c): tests/vm/examples.sh.
+$(B)/example-%: tests/vm/example-%.c include/libkrun.h $(B)/$(KRUN_SONAME)
+	$(CC) $(ALL_CFLAGS) $< -o $@ -L$(B) -l:$(KRUN_SONAME) -Wl,-rpath,'$$ORIGIN'
