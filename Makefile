@@ -20,7 +20,7 @@ endif
 
 VERSION := 1.18.0
 # What the library links (also listed in libkrun.pc's Libs.private).
-LIB_LIBS := -ldl -luring -lseccomp -lz -lzstd
+LIB_LIBS := -ldl -luring -lseccomp -lz -lbz2 -lzstd
 KRUN_SONAME := libkrun.so.1
 
 # WERROR=0 keeps the warnings but does not fail on them (for packagers with

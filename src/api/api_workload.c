@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* krun_* functions that describe the kernel and the workload. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/ctx.h"
 #include "libkrun.h"
+#include "util/log.h"
 
 extern char **environ;
 
@@ -29,6 +32,27 @@ static int set_env_vector(struct vm_config *cfg, const char *const envp[])
     return ret;
 }
 
+/*
+ * As upstream on x86_64, a RAW kernel is opened now (-EINVAL if it cannot
+ * be) and takes neither an initramfs nor a command line: both are ignored.
+ */
+static int check_raw_kernel(const char *path, const char **initramfs, const char **cmdline)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        log_error("krun_set_kernel: cannot open RAW kernel %s: %s", path, strerror(errno));
+        return -EINVAL;
+    }
+    close(fd);
+    if ((*initramfs && **initramfs) || *cmdline)
+        log_warn("krun_set_kernel: a RAW kernel (%s) takes no initramfs or command line; "
+                 "ignoring them, as upstream",
+                 path);
+    *initramfs = NULL;
+    *cmdline = NULL;
+    return 0;
+}
+
 int32_t krun_set_kernel(uint32_t ctx_id, const char *kernel_path, uint32_t kernel_format,
                         const char *initramfs, const char *cmdline)
 {
@@ -37,12 +61,16 @@ int32_t krun_set_kernel(uint32_t ctx_id, const char *kernel_path, uint32_t kerne
     switch (kernel_format) {
     case KRUN_KERNEL_FORMAT_ELF:
     case KRUN_KERNEL_FORMAT_BZIMAGE:
-        break;
-    case KRUN_KERNEL_FORMAT_RAW:
     case KRUN_KERNEL_FORMAT_IMAGE_BZ2:
     case KRUN_KERNEL_FORMAT_IMAGE_GZ:
     case KRUN_KERNEL_FORMAT_IMAGE_ZSTD:
-        return -ENOTSUP; /* not built yet: docs/api-status.md */
+        break;
+    case KRUN_KERNEL_FORMAT_RAW: {
+        int ret = check_raw_kernel(kernel_path, &initramfs, &cmdline);
+        if (ret)
+            return ret;
+        break;
+    }
     default:
         return -EINVAL; /* PE_GZ is an aarch64 format */
     }

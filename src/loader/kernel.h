@@ -27,6 +27,13 @@
 /* Where a bzImage's protected-mode kernel goes when it names no usable pref_address. */
 #define BZIMAGE_DEFAULT_LOAD 0x100000
 
+/*
+ * A RAW kernel (krun_set_kernel's KRUN_KERNEL_FORMAT_RAW): upstream on
+ * x86_64 maps the file into the guest at 2 GiB, as it does the bundle, and
+ * starts it there in 64-bit mode.
+ */
+#define RAW_KERNEL_ADDR 0x80000000ull
+
 enum boot_entry {
     BOOT_ENTRY_LINUX64, /* 64-bit Linux boot protocol: long mode, RSI = zero page */
     BOOT_ENTRY_PVH,     /* PVH: 32-bit protected mode, EBX = hvm_start_info */

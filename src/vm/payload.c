@@ -13,6 +13,7 @@
 #include "arch/x86_64/layout.h"
 #include "libkrun.h"
 #include "loader/cpio.h"
+#include "loader/decompress.h"
 #include "util/log.h"
 #include "vm/cmdline.h"
 #include "vm/vm.h"
@@ -86,6 +87,76 @@ static void free_file(struct file_data *f)
     f->data = NULL;
 }
 
+/* The IMAGE_* formats: a compressed vmlinux. */
+static bool compression_of(uint32_t format, enum kernel_compression *c)
+{
+    switch (format) {
+    case KRUN_KERNEL_FORMAT_IMAGE_GZ:
+        *c = KERNEL_GZIP;
+        return true;
+    case KRUN_KERNEL_FORMAT_IMAGE_BZ2:
+        *c = KERNEL_BZIP2;
+        return true;
+    case KRUN_KERNEL_FORMAT_IMAGE_ZSTD:
+        *c = KERNEL_ZSTD;
+        return true;
+    }
+    return false;
+}
+
+/*
+ * Replace the file's bytes with what they decompress to, which must be an
+ * ELF vmlinux (as upstream: these formats are not a bzImage).
+ */
+static int decompress_kernel(struct payload *p, enum kernel_compression comp)
+{
+    char err[256] = "";
+    uint8_t *elf;
+    size_t len;
+    int ret = kernel_decompress(comp, p->kernel.data, p->kernel.len, KERNEL_DECOMPRESSED_MAX, &elf,
+                                &len, err, sizeof(err));
+    if (ret) {
+        log_error("kernel %s: %s", p->kernel.path, err);
+        return ret;
+    }
+    free_file(&p->kernel);
+    p->kernel.data = elf;
+    p->kernel.len = len;
+    p->kernel.mapped = false;
+    if (!kernel_is_elf(elf, len)) {
+        log_error("kernel %s: the %s data in it (%zu bytes decompressed) is not an ELF vmlinux",
+                  p->kernel.path, kernel_compression_name(comp), len);
+        return -ENOEXEC;
+    }
+    log_debug("kernel %s: %s, %zu bytes decompressed", p->kernel.path,
+              kernel_compression_name(comp), len);
+    return 0;
+}
+
+/*
+ * RAW, as upstream on x86_64: the file is a kernel already laid out as in
+ * guest memory, booted like the bundle at RAW_KERNEL_ADDR, which is also
+ * its 64-bit entry point. krun_set_kernel dropped the initramfs and the
+ * command line (the default command line applies).
+ */
+static int choose_raw(struct payload *p)
+{
+    if (p->kernel.len > X86_MMIO_GAP_START - RAW_KERNEL_ADDR) {
+        log_error("kernel %s (%zu bytes) does not fit between 0x%llx and the MMIO gap at 0x%llx",
+                  p->kernel.path, p->kernel.len, RAW_KERNEL_ADDR, X86_MMIO_GAP_START);
+        return -EINVAL;
+    }
+    p->raw = (struct kernel_bundle){
+        .host = p->kernel.data,
+        .load_addr = RAW_KERNEL_ADDR,
+        .entry = RAW_KERNEL_ADDR,
+        .size = p->kernel.len,
+    };
+    p->bundle = &p->raw;
+    p->footprint_end = RAW_KERNEL_ADDR + p->kernel.len;
+    return 0;
+}
+
 int payload_choose(const struct vm_config *cfg, const struct kernel_bundle *bundle,
                    struct payload *p)
 {
@@ -102,7 +173,15 @@ int payload_choose(const struct vm_config *cfg, const struct kernel_bundle *bund
     int ret = read_file("kernel", cfg->kernel_path, true, &p->kernel);
     if (ret)
         return -EINVAL;
-    p->bzimage = kernel_is_bzimage(p->kernel.data, p->kernel.len);
+    if (cfg->kernel_format == KRUN_KERNEL_FORMAT_RAW)
+        return choose_raw(p);
+    enum kernel_compression comp;
+    if (compression_of(cfg->kernel_format, &comp)) {
+        if (decompress_kernel(p, comp))
+            return -EINVAL;
+    } else {
+        p->bzimage = kernel_is_bzimage(p->kernel.data, p->kernel.len);
+    }
     if (cfg->kernel_format == KRUN_KERNEL_FORMAT_BZIMAGE && !p->bzimage) {
         log_error("kernel %s is not a bzImage", cfg->kernel_path);
         return -EINVAL;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * What the VM boots: the kernel bundle, or krun_set_kernel's kernel (ELF
- * or bzImage) with an optional initramfs, and where it all goes in guest
+ * What the VM boots: the kernel bundle, or krun_set_kernel's kernel (ELF,
+ * bzImage, a gzip/bzip2/zstd-compressed ELF, or a RAW image booted like the
+ * bundle) with an optional initramfs, and where it all goes in guest
  * memory.
  */
 #ifndef KRUN_VM_PAYLOAD_H
@@ -29,7 +30,8 @@ struct file_data {
 
 /* The kernel to boot and where it ends in guest memory. */
 struct payload {
-    const struct kernel_bundle *bundle;
+    const struct kernel_bundle *bundle; /* the bundle, or raw */
+    struct kernel_bundle raw;           /* a RAW kernel, in kernel below */
     struct file_data kernel;
     struct file_data initrd;
     bool bzimage;

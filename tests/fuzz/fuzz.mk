@@ -22,7 +22,7 @@ fuzz-build: $(FUZZ_BINS) $(B)/fuzz/gen_seeds
 
 $(B)/fuzz/gen_seeds: tests/fuzz/gen_seeds.c $(FUZZ_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $< -o $@
+	$(CC) $(ALL_CFLAGS) $< -o $@ -lz -lbz2 -lzstd
 
 define fuzz_rules
 $(B)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $(call fuzz_srcs,$(1)) $(FUZZ_HDRS)

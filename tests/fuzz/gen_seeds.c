@@ -4,6 +4,7 @@
  * that fuzzing starts from well-formed rings and images:
  *   gen_seeds NAME DIR   (NAME as in tests/fuzz/fuzz_NAME.c)
  */
+#include <bzlib.h>
 #include <fcntl.h>
 #include <linux/fuse.h>
 #include <linux/virtio_blk.h>
@@ -14,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <zlib.h>
+#include <zstd.h>
 
 #include "synth_kernel.h"
 #include "virtio/net/frame.h"
@@ -107,6 +110,40 @@ static void loader_seeds(void)
     put("elf-pvh", img, n);
     n = synth_bzimage(img);
     put("bzimage", img, n);
+}
+
+/* fuzz_kernel_decompress.c: a codec byte (0 gzip, 1 bzip2, 2 zstd), then a compressed vmlinux. */
+static void kernel_decompress_seeds(void)
+{
+    static uint8_t elf[SYNTH_ELF_SIZE];
+    static uint8_t out[1 + 2 * SYNTH_ELF_SIZE];
+    size_t n = synth_elf(elf, false, SYNTH_ENTRY);
+    size_t cap = sizeof(out) - 1;
+
+    z_stream zs = {0};
+    if (deflateInit2(&zs, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        exit(1);
+    zs.next_in = elf;
+    zs.avail_in = (uInt)n;
+    zs.next_out = out + 1;
+    zs.avail_out = (uInt)cap;
+    if (deflate(&zs, Z_FINISH) != Z_STREAM_END)
+        exit(1);
+    out[0] = 0;
+    put("gzip", out, 1 + zs.total_out);
+    deflateEnd(&zs);
+
+    unsigned bn = (unsigned)cap;
+    if (BZ2_bzBuffToBuffCompress((char *)out + 1, &bn, (char *)elf, (unsigned)n, 9, 0, 0) != BZ_OK)
+        exit(1);
+    out[0] = 1;
+    put("bzip2", out, 1 + bn);
+
+    size_t zn = ZSTD_compress(out + 1, cap, elf, n, 19);
+    if (ZSTD_isError(zn))
+        exit(1);
+    out[0] = 2;
+    put("zstd", out, 1 + zn);
 }
 
 /* Config files in the forms crun and muvm write. */
@@ -816,6 +853,8 @@ int main(int argc, char **argv)
         queue_seeds();
     else if (strcmp(argv[1], "loader") == 0)
         loader_seeds();
+    else if (strcmp(argv[1], "kernel_decompress") == 0)
+        kernel_decompress_seeds();
     else if (strcmp(argv[1], "init_config") == 0)
         init_config_seeds();
     else if (strcmp(argv[1], "vsock") == 0)

@@ -84,7 +84,7 @@ static void test_kernel_and_workload(void)
     CHECK_EQ(krun_set_kernel(c, NULL, KRUN_KERNEL_FORMAT_ELF, NULL, NULL), -EINVAL);
     CHECK_EQ(krun_set_kernel(c, "/k", 99, NULL, NULL), -EINVAL);
     CHECK_EQ(krun_set_kernel(c, "/k", KRUN_KERNEL_FORMAT_PE_GZ, NULL, NULL), -EINVAL);
-    CHECK_EQ(krun_set_kernel(c, "/k", KRUN_KERNEL_FORMAT_RAW, NULL, NULL), -ENOTSUP);
+    CHECK_EQ(krun_set_kernel(c, "/nonexistent/k", KRUN_KERNEL_FORMAT_RAW, NULL, NULL), -EINVAL);
     CHECK_EQ(krun_set_kernel(c, "/k", KRUN_KERNEL_FORMAT_ELF, "/i", "console=hvc0"), 0);
     CHECK_EQ(krun_set_kernel(c, "/k", KRUN_KERNEL_FORMAT_BZIMAGE, NULL, NULL), 0);
     CHECK_EQ(krun_set_kernel_console(c, NULL), -EINVAL);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* SRCS: src/vm/payload.c src/vm/cmdline.c src/vm/config.c src/loader/elf.c src/loader/bzimage.c src/loader/footprint.c src/loader/initramfs.c src/loader/cpio.c src/loader/load_error.c src/util/guest_mem.c src/util/log.c src/util/strbuf.c src/util/strvec.c */
+/* SRCS: src/vm/payload.c src/vm/cmdline.c src/vm/config.c src/loader/elf.c src/loader/bzimage.c src/loader/footprint.c src/loader/initramfs.c src/loader/cpio.c src/loader/load_error.c src/loader/decompress.c src/util/guest_mem.c src/util/log.c src/util/strbuf.c src/util/strvec.c */
+/* LDLIBS: -lz -lbz2 -lzstd */
 /* The payload: krun_set_kernel's file is read once, and what was checked is what is loaded. */
 #include "test.h"
 

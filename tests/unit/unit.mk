@@ -5,7 +5,7 @@
 # that a test depends only on the code it tests:
 #   /* SRCS: src/virtio/queue.c src/util/guest_mem.c */
 #   /* LDLIBS: -luring */            (optional)
-# "@library" in SRCS stands for the whole library's objects.
+# "@library" in SRCS stands for the whole library's objects (and its $(LIB_LIBS)).
 # A test with a line "/* TSAN */" (concurrency tests) is also built with
 # ThreadSanitizer, from its own objects in $(B)/tsan (explicit SRCS only).
 # Tests build their configs from string literals: -Wwrite-strings is for the library.
@@ -21,7 +21,8 @@ TSAN_CFLAGS := $(BASE_CFLAGS) -O1 -fno-omit-frame-pointer -fsanitize=thread
 UNIT_TSAN_OPTIONS := halt_on_error=1 second_deadlock_stack=1
 
 unit_srcs = $(shell sed -n 's|^/\* SRCS: \(.*\) \*/$$|\1|p' tests/unit/$(1).c)
-unit_ldlibs = $(shell sed -n 's|^/\* LDLIBS: \(.*\) \*/$$|\1|p' tests/unit/$(1).c)
+unit_ldlibs = $(shell sed -n 's|^/\* LDLIBS: \(.*\) \*/$$|\1|p' tests/unit/$(1).c)\
+	$(if $(filter @library,$(call unit_srcs,$(1))),$(LIB_LIBS))
 unit_objs = $(patsubst @library,$(B)/libkrun-$(notdir $(2)).a,\
 	$(patsubst %.c,$(2)/%.o,$(patsubst %.S,$(2)/%.o,$(call unit_srcs,$(1)))))
 

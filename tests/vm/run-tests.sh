@@ -4,7 +4,8 @@
 # Runs where /dev/kvm is real KVM: `make check-vm` runs it in testhost/with-kvm.
 # Usage: tests/vm/run-tests.sh [TEST-NAME-PATTERN]
 # Suites: core.sh (issue 3: boot, console, exit), chroot.sh (krun-chroot on
-# virtio-fs), blk.sh (virtio-blk), vsock.sh (vsock ports, TSI). Each test
+# virtio-fs), blk.sh (virtio-blk), vsock.sh (vsock ports, TSI), net.sh,
+# examples.sh (upstream's examples' call sequences). Each test
 # prints "ok" or "FAIL" (or "skip" with the reason, uncounted).
 set -u
 B=${B:-build}
@@ -25,7 +26,8 @@ fail=0
 failed=""
 here=$(dirname "$0")
 
-for f in "$VMT" "$PTY" "$KC" "$FSOPS" "$GNET" "$K" "$BZ" "$RD"; do
+for f in "$VMT" "$PTY" "$KC" "$FSOPS" "$GNET" "$K" "$BZ" "$RD" "$K.gz" "$K.zst" "$K.bz2" "$K.raw" \
+    "$B/example-chroot-vm" "$B/example-external-kernel" "$B/example-consoles"; do
     [ -e "$f" ] || { echo "FAIL setup: $f is missing (run make vm-test-deps)"; exit 1; }
 done
 if [ ! -c /dev/kvm ]; then
@@ -34,7 +36,7 @@ if [ ! -c /dev/kvm ]; then
 fi
 
 . "$here/lib.sh"
-for suite in core chroot blk vsock net; do
+for suite in core chroot blk vsock net examples; do
     . "$here/$suite.sh"
 done
 

@@ -6,6 +6,8 @@
  *   vmtest [options] [-- PROGRAM [ARGS...]]
  *     --cpus N --mem MIB          krun_set_vm_config
  *     --kernel PATH [--bzimage]   krun_set_kernel (ELF, or bzImage format)
+ *     --kernel-format F           the format for --kernel: elf, bzimage, raw, gz, bz2, zstd
+ *                                 (KRUN_KERNEL_FORMAT_ELF, _BZIMAGE, _RAW, _IMAGE_GZ, ...)
  *     --initrd PATH --cmdline S   initramfs and command line for --kernel
  *     --root DIR                  krun_set_root
  *     --env K=V                   environment (repeatable; default: none)
@@ -65,7 +67,8 @@
 struct opts {
     int cpus, mem;
     const char *kernel, *initrd, *cmdline, *root, *workdir, *console_output;
-    bool bzimage, split, serial, no_workload, nested, no_console, own_init;
+    uint32_t kernel_format;
+    bool split, serial, no_workload, nested, no_console, own_init;
     const char *kernel_console, *console_default, *port, *disk;
     int uid, gid;
     const char *rlimits[64];
@@ -129,6 +132,25 @@ static int connect_unix(const char *path)
     return fd;
 }
 
+static int parse_kernel_format(const char *name, uint32_t *format)
+{
+    static const struct {
+        const char *name;
+        uint32_t format;
+    } formats[] = {
+        {"elf", KRUN_KERNEL_FORMAT_ELF},       {"bzimage", KRUN_KERNEL_FORMAT_BZIMAGE},
+        {"raw", KRUN_KERNEL_FORMAT_RAW},       {"gz", KRUN_KERNEL_FORMAT_IMAGE_GZ},
+        {"bz2", KRUN_KERNEL_FORMAT_IMAGE_BZ2}, {"zstd", KRUN_KERNEL_FORMAT_IMAGE_ZSTD},
+    };
+    for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+        if (strcmp(name, formats[i].name) == 0) {
+            *format = formats[i].format;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 static int configure(const struct opts *o, int run)
 {
     int ctx = krun_create_ctx();
@@ -136,9 +158,7 @@ static int configure(const struct opts *o, int run)
         die("krun_create_ctx", ctx);
     TRY(krun_set_vm_config((uint32_t)ctx, (uint8_t)o->cpus, (uint32_t)o->mem));
     if (o->kernel)
-        TRY(krun_set_kernel((uint32_t)ctx, o->kernel,
-                            o->bzimage ? KRUN_KERNEL_FORMAT_BZIMAGE : KRUN_KERNEL_FORMAT_ELF,
-                            o->initrd, o->cmdline));
+        TRY(krun_set_kernel((uint32_t)ctx, o->kernel, o->kernel_format, o->initrd, o->cmdline));
     if (o->own_init)
         TRY(krun_disable_implicit_init((uint32_t)ctx));
     if (o->root)
@@ -294,8 +314,13 @@ static int run_parallel(struct opts *o)
 
 int main(int argc, char **argv)
 {
-    struct opts o = {
-        .cpus = 1, .mem = 128, .log_level = -1, .uid = -1, .gid = -1, .vsock_flags = -1};
+    struct opts o = {.cpus = 1,
+                     .mem = 128,
+                     .kernel_format = KRUN_KERNEL_FORMAT_ELF,
+                     .log_level = -1,
+                     .uid = -1,
+                     .gid = -1,
+                     .vsock_flags = -1};
     int i = 1;
     for (; i < argc; i++) {
         const char *a = argv[i];
@@ -305,7 +330,7 @@ int main(int argc, char **argv)
             break;
         }
         if (strcmp(a, "--bzimage") == 0) {
-            o.bzimage = true;
+            o.kernel_format = KRUN_KERNEL_FORMAT_BZIMAGE;
             continue;
         }
         if (strcmp(a, "--nested") == 0) {
@@ -355,7 +380,12 @@ int main(int argc, char **argv)
             o.mem = atoi(v);
         else if (strcmp(a, "--kernel") == 0)
             o.kernel = v;
-        else if (strcmp(a, "--initrd") == 0)
+        else if (strcmp(a, "--kernel-format") == 0) {
+            if (parse_kernel_format(v, &o.kernel_format)) {
+                fprintf(stderr, "vmtest: unknown kernel format %s\n", v);
+                return 2;
+            }
+        } else if (strcmp(a, "--initrd") == 0)
             o.initrd = v;
         else if (strcmp(a, "--cmdline") == 0)
             o.cmdline = v;

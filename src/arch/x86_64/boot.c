@@ -64,19 +64,30 @@ static int write_gdt(const struct guest_mem *gm, enum x86_entry kind)
     return 0;
 }
 
-/* Identity-map the first 1 GiB with 2 MiB pages (the kernel, zero page and cmdline). */
-static int write_page_tables(const struct guest_mem *gm)
+/*
+ * Identity-map the first 1 GiB with 2 MiB pages (the kernel, zero page and
+ * cmdline), and on up to the GiB that holds the 64-bit entry: a RAW kernel
+ * starts at 2 GiB. (Upstream maps 1 GiB only, so its RAW entry is unmapped
+ * and the vCPU's first fetch faults.)
+ */
+static int write_page_tables(const struct guest_mem *gm, const struct x86_boot *b)
 {
+    uint64_t gibs = 1;
+    if (b->kind == X86_ENTRY_LINUX64 && b->entry >> 30 >= 1)
+        gibs = (b->entry >> 30) + 1;
+    if (gibs > X86_PD_COUNT)
+        return -EFAULT;
     uint64_t *pml4 = gm_ptr(gm, X86_PML4_ADDR, 4096);
     uint64_t *pdpt = gm_ptr(gm, X86_PDPT_ADDR, 4096);
-    uint64_t *pd = gm_ptr(gm, X86_PD_ADDR, 4096);
+    uint64_t *pd = gm_ptr(gm, X86_PD_ADDR, 4096 * gibs);
     if (!pml4 || !pdpt || !pd)
         return -EFAULT;
     memset(pml4, 0, 4096);
     memset(pdpt, 0, 4096);
     pml4[0] = X86_PDPT_ADDR | 0x3; /* present, writable */
-    pdpt[0] = X86_PD_ADDR | 0x3;
-    for (uint64_t i = 0; i < 512; i++)
+    for (uint64_t g = 0; g < gibs; g++)
+        pdpt[g] = (X86_PD_ADDR + g * 4096) | 0x3;
+    for (uint64_t i = 0; i < 512 * gibs; i++)
         pd[i] = (i << 21) | 0x83; /* present, writable, 2 MiB page */
     return 0;
 }
@@ -153,6 +164,6 @@ int x86_write_boot_data(const struct guest_mem *gm, const struct x86_boot *b)
         return ret;
     if (b->kind == X86_ENTRY_PVH)
         return write_pvh_info(gm, b);
-    ret = write_page_tables(gm);
+    ret = write_page_tables(gm, b);
     return ret ? ret : write_zero_page(gm, b);
 }

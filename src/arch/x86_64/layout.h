@@ -12,7 +12,8 @@
 #define X86_BOOT_STACK_ADDR  0x8ff0ull
 #define X86_PML4_ADDR        0x9000ull
 #define X86_PDPT_ADDR        0xa000ull
-#define X86_PD_ADDR          0xb000ull
+#define X86_PD_ADDR          0xb000ull /* up to X86_PD_COUNT of them, 1 GiB each */
+#define X86_PD_COUNT         4
 #define X86_CMDLINE_ADDR     0x20000ull
 #define X86_CMDLINE_MAX      0x10000ull
 #define X86_EBDA_ADDR        0x9fc00ull /* end of base RAM; the MP table lives here */
