@@ -4,7 +4,10 @@
  * the device which blocks of its RAM are free, and the host drops their
  * backing (MADV_DONTNEED on the anonymous, private guest RAM: the next
  * touch faults in a zero page), so that a VM's resident memory follows
- * what its guest uses instead of the most it ever touched.
+ * what its guest uses instead of the most it ever touched. (Pages of the
+ * kernel bundle's private file mapping fall back to the file's bytes
+ * instead; without PAGE_POISON, which is not offered, the guest assumes
+ * nothing of a reported page's content.)
  *
  * Offered: VIRTIO_BALLOON_F_REPORTING (and EVENT_IDX). Queues: inflateq,
  * deflateq, reporting_vq (index 2: neither STATS_VQ nor FREE_PAGE_HINT is
