@@ -228,6 +228,7 @@ static int add_kind(scmp_filter_ctx ctx, enum sandbox_kind kind)
         ret = ALLOW(ctx, fs);
         return ret ? ret : allow_unshare_fs(ctx);
     case SANDBOX_RNG:
+    case SANDBOX_BALLOON:
         return 0;
     case SANDBOX_NET:
         ret = ALLOW(ctx, net);

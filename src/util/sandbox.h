@@ -24,6 +24,7 @@ enum sandbox_kind {
     SANDBOX_VSOCK,   /* the virtio-vsock thread: host sockets, TSI */
     SANDBOX_RNG,     /* the virtio-rng thread: the base list (getrandom) only */
     SANDBOX_NET,     /* virtio-net workers: their backend socket or tap, its offloads */
+    SANDBOX_BALLOON, /* the virtio-balloon thread: the base list (madvise) only */
     SANDBOX_KINDS
 };
 

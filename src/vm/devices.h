@@ -23,7 +23,8 @@ struct vm;
     X(disks)            /* virtio-blk: krun_add_disk* */                                           \
     X(vsock)            /* virtio-vsock: TSI, krun_add_vsock_port* */                              \
     X(net)              /* virtio-net: krun_add_net_*, krun_set_passt_fd, krun_set_gvproxy_path */ \
-    X(rng)              /* virtio-rng: /dev/hwrng from the host's getrandom() */
+    X(rng)              /* virtio-rng: /dev/hwrng from the host's getrandom() */                   \
+    X(balloon)          /* virtio-balloon: free page reporting gives freed guest RAM back */
 
 #define VM_DEVICE_DECLARE(name) int vm_attach_##name(struct vm *vm);
 VM_DEVICES(VM_DEVICE_DECLARE)

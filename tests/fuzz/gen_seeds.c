@@ -842,6 +842,27 @@ static void qcow2_seeds(void)
     put("qcow2-rw-zero", img, sizeof(img));
 }
 
+/*
+ * fuzz_balloon.c: a mode byte (bit 0 inflate; bits 1..7 the cap - 1), a
+ * segment count, the segments, a host page size byte and a span.
+ */
+static void balloon_seeds(void)
+{
+    /* A report of two 8 KiB blocks, writable, cap 32; then 16 KiB host pages. */
+    static const uint8_t report[] = {31 << 1, 2,    1,    0x00, 0x20, 0x00, 0x00, 0x00, 0x20, 0x00,
+                                     0x00,    1,    0x00, 0x00, 0x01, 0x00, 0x00, 0x10, 0x00, 0x00,
+                                     2,       0x00, 0x10, 0x00, 0x00, 0x00, 0x80, 0x00, 0x00};
+    put("balloon-report", report, sizeof(report));
+    /* An inflate of PFNs 3, 4 and 0x100000 (the first page of high RAM), in two segments. */
+    static const uint8_t inflate[] = {1 | (7 << 1), 2, 0, 6, 3, 0, 0, 0, 4, 0, 0, 6, 0, 0, 0, 0,
+                                      0x10,         0};
+    put("balloon-inflate", inflate, sizeof(inflate));
+    /* A report with a readable segment first. */
+    static const uint8_t mixed[] = {31 << 1, 2, 0, 0,    0, 0, 0, 0,    0x10, 0,
+                                    0,       1, 0, 0x20, 0, 0, 0, 0x10, 0,    0};
+    put("balloon-mixed", mixed, sizeof(mixed));
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -875,6 +896,8 @@ int main(int argc, char **argv)
         init_dhcp_seeds();
     else if (strcmp(argv[1], "net_frame") == 0)
         net_frame_seeds();
+    else if (strcmp(argv[1], "balloon") == 0)
+        balloon_seeds();
     else if (strcmp(argv[1], "fuse_mt") == 0)
         fuse_mt_seeds();
     else if (strcmp(argv[1], "qcow2") == 0)

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,6 +30,7 @@ enum probe {
     PROBE_UNSHARE_FS,     /* the fs threads' umask */
     PROBE_UNSHARE_USER,   /* never */
     PROBE_IO_URING_SETUP, /* virtio-blk's, not a vCPU's */
+    PROBE_MADV_DONTNEED,  /* the balloon's release of guest pages (allowed everywhere) */
 };
 
 struct job {
@@ -78,6 +80,13 @@ static void *run_probe(void *arg)
     case PROBE_IO_URING_SETUP:
         j->result = syscall(425 /* io_uring_setup */, 0, NULL) < 0 ? -errno : 0;
         break;
+    case PROBE_MADV_DONTNEED: {
+        void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        j->result = p == MAP_FAILED ? -errno : madvise(p, 4096, MADV_DONTNEED) < 0 ? -errno : 0;
+        if (p != MAP_FAILED)
+            munmap(p, 4096);
+        break;
+    }
     }
     return NULL;
 }
@@ -135,6 +144,9 @@ static void test_allowed_and_killed(void)
     CHECK_EQ(probe_in(SANDBOX_NONE, PROBE_OPENAT, NULL), RAN);
     CHECK_EQ(probe_in(SANDBOX_RNG, PROBE_WRITE, NULL), RAN);
     CHECK_EQ(probe_in(SANDBOX_RNG, PROBE_SOCKET, NULL), KILLED);
+    CHECK_EQ(probe_in(SANDBOX_BALLOON, PROBE_MADV_DONTNEED, NULL), RAN);
+    CHECK_EQ(probe_in(SANDBOX_BALLOON, PROBE_SOCKET, NULL), KILLED);
+    CHECK_EQ(probe_in(SANDBOX_BALLOON, PROBE_OPENAT, NULL), DENIED);
 }
 
 static void test_switch(void)

@@ -13,6 +13,70 @@ if want virtio-rng; then
     expect virtio-rng 0 "^rng virtio_rng.0 65536"
 fi
 
+# vmm_rss_kib PID: the resident memory of a VMM process, in KiB (empty once it is gone).
+vmm_rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
+
+# wait_line PID FILE LINE SECONDS: wait until FILE has LINE while PID runs.
+wait_line() {
+    _wl=0
+    while ! grep -qx "$3" "$2" 2>/dev/null; do
+        kill -0 "$1" 2>/dev/null && [ "$_wl" -lt $(($4 * 10)) ] || return 1
+        sleep 0.1
+        _wl=$((_wl + 1))
+    done
+}
+
+if want virtio-balloon; then
+    # Every VM has a virtio-balloon device, bound by the guest's driver with free page
+    # reporting negotiated (bit 5 of the features the driver acked). The guest fills a
+    # file of BALLOON_TOUCH_MIB (256; the nested test host takes minutes per GiB) on a
+    # tmpfs, the host reads the VMM's VmRSS,
+    # the guest deletes the file: its pages go back to the guest's allocator, which
+    # reports them (after about 2 s, in blocks of 2 MiB and more), and the VMM's RSS
+    # must fall by at least half of what was freed. The guest waits for the host on its
+    # stdin between the steps.
+    mib=${BALLOON_TOUCH_MIB:-256}
+    rm -f "$T/ctl"
+    mkfifo "$T/ctl"
+    "$VMT" --kernel "$K" --initrd "$RD" --cmdline "$CMD" --mem $((mib * 2)) -- /bin/sh -c '
+        for d in /sys/bus/virtio/drivers/virtio_balloon/virtio*; do
+            [ -e "$d" ] && echo "BOUND $(cut -c6 "$d/features")"
+        done
+        mount -t tmpfs -o size='"$((mib + 16))"'m mem /mnt &&
+            dd if=/dev/zero of=/mnt/big bs=1M count='"$mib"' && echo TOUCHED
+        read x; rm /mnt/big; echo FREED; read x; echo DONE' <"$T/ctl" >"$T/out" 2>"$T/err" &
+    vpid=$!
+    exec 8>"$T/ctl"
+    before= after=
+    if wait_line "$vpid" "$T/out" TOUCHED 300; then
+        before=$(vmm_rss_kib "$vpid")
+        echo go >&8
+        if wait_line "$vpid" "$T/out" FREED 60; then
+            # Up to 60 s for the reports: a deadline, not a measurement.
+            for _ in $(seq 120); do
+                after=$(vmm_rss_kib "$vpid")
+                [ -n "$after" ] && [ $((before - after)) -ge $((mib * 1024 / 2)) ] && break
+                sleep 0.5
+            done
+        fi
+    fi
+    echo end >&8
+    exec 8>&-
+    watch "$vpid" 60
+    st=$?
+    echo "balloon: VmRSS ${before:-?} KiB with $mib MiB touched, ${after:-?} KiB after it was freed" >>"$T/err"
+    if [ "$st" != 0 ] || ! grep -q "^DONE" "$T/out"; then
+        bad virtio-balloon "status $st, the guest did not finish"
+    elif ! grep -q "^BOUND 1" "$T/out"; then
+        bad virtio-balloon "virtio_balloon is not bound with free page reporting: $(grep BOUND "$T/out")"
+    elif [ -z "$before" ] || [ -z "$after" ] || [ $((before - after)) -lt $((mib * 1024 / 2)) ]; then
+        bad virtio-balloon "VmRSS ${before:-?} KiB -> ${after:-?} KiB: it did not fall by $((mib / 2)) MiB"
+    else
+        ok virtio-balloon
+        echo "     VmRSS $((before / 1024)) MiB with $mib MiB touched -> $((after / 1024)) MiB after it was freed"
+    fi
+fi
+
 if want marker-hvc0; then
     # With a terminal, hvc0 is the terminal: a marker the guest writes there reaches stdout.
     guarded 120 "$PTY" -- "$VMT" --kernel "$K" --initrd "$RD" --cmdline "$CMD" \
