@@ -177,26 +177,27 @@ if want two-vms; then
 fi
 
 if want many-vms; then
-    # Twenty VMs at once in one process (krun_start_wait on twenty threads):
-    # each status comes back to its own caller.
-    guarded 600 "$VMT" --kernel "$K" --initrd "$RD" --cmdline "$CMD" --mem 64 --runs 20 --parallel \
+    # Eight VMs at once in one process (krun_start_wait on eight threads): each
+    # status comes back to its own caller. (bench/many.sh runs twenty: too slow
+    # for the suite in the emulated test host.)
+    guarded 600 "$VMT" --kernel "$K" --initrd "$RD" --cmdline "$CMD" --mem 64 --runs 8 --parallel \
         -- /bin/sh -c 'exit $((VMTEST_RUN + 10))' </dev/null
     n=0
-    for i in $(seq 20); do grep -q "^run $i: status $((i + 10))\$" "$T/out" && n=$((n + 1)); done
-    if [ "$st" = 0 ] && [ "$n" = 20 ]; then ok many-vms-one-process; else bad many-vms-one-process "status $st, $n of 20 statuses right"; fi
-    # Twenty processes, one VM each.
-    for i in $(seq 20); do
+    for i in $(seq 8); do grep -q "^run $i: status $((i + 10))\$" "$T/out" && n=$((n + 1)); done
+    if [ "$st" = 0 ] && [ "$n" = 8 ]; then ok many-vms-one-process; else bad many-vms-one-process "status $st, $n of 8 statuses right"; fi
+    # Eight processes, one VM each.
+    for i in $(seq 8); do
         timeout -s KILL 600 "$VMT" --kernel "$K" --initrd "$RD" --cmdline "$CMD" --mem 64 \
             -- /bin/sh -c "exit $((i + 30))" \
             </dev/null >"$T/many-$i.out" 2>&1 &
         eval "pid_$i=\$!"
     done
     n=0
-    for i in $(seq 20); do
+    for i in $(seq 8); do
         eval "wait \$pid_$i"
         [ $? = $((i + 30)) ] && n=$((n + 1))
     done
-    if [ "$n" = 20 ]; then ok many-vms-processes; else bad many-vms-processes "$n of 20 statuses right"; fi
+    if [ "$n" = 8 ]; then ok many-vms-processes; else bad many-vms-processes "$n of 8 statuses right"; fi
 fi
 
 if want bzimage; then
