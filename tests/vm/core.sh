@@ -176,25 +176,6 @@ if want two-vms; then
     fi
 fi
 
-if want many-vms; then
-    # Eight processes, one VM each, at once: every status comes back to its
-    # own process. (Many VMs in one process, vmtest --runs N --parallel, are
-    # in bench/many.sh: there one guest of twenty has been seen to hang,
-    # spinning, in two runs of four; see docs/benchmarks.md.)
-    for i in $(seq 8); do
-        timeout -s KILL 600 "$VMT" --kernel "$K" --initrd "$RD" --cmdline "$CMD" --mem 64 \
-            -- /bin/sh -c "exit $((i + 30))" \
-            </dev/null >"$T/many-$i.out" 2>&1 &
-        eval "pid_$i=\$!"
-    done
-    n=0
-    for i in $(seq 8); do
-        eval "wait \$pid_$i"
-        [ $? = $((i + 30)) ] && n=$((n + 1))
-    done
-    if [ "$n" = 8 ]; then ok many-vms-processes; else bad many-vms-processes "$n of 8 statuses right"; fi
-fi
-
 if want bzimage; then
     guarded 120 "$VMT" --kernel "$BZ" --bzimage --initrd "$RD" --cmdline "$CMD" \
         -- /bin/echo BZIMAGE-MARKER </dev/null
