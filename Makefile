@@ -19,7 +19,8 @@ CC := gcc
 endif
 
 VERSION := 1.18.0
-# What the library links (also listed in libkrun.pc's Libs.private).
+# What the library links (in libkrun.pc: Requires.private for those with a .pc file,
+# Libs.private for -lbz2, -ldl and -lpthread).
 LIB_LIBS := -ldl -luring -lseccomp -lz -lbz2 -lzstd
 KRUN_SONAME := libkrun.so.1
 
